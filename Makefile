@@ -1,0 +1,45 @@
+# ratecard: two commands do all the set-up on a fresh machine.
+#   make run   - create .venv if missing, install ratecard, price the example book
+#   make test  - create .venv if missing, install ratecard with test tools, run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+
+.PHONY: run test lint typecheck check postgres clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+run: $(STAMP_RUN)
+	$(BIN)/ratecard invoice examples/acme/book.toml --month 2026-07
+
+test: $(STAMP_DEV) postgres
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP_DEV)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy
+
+# Start the local PostgreSQL cluster if it is not accepting connections (CI machines have one
+# installed but possibly stopped). Storage tests fail, never skip, when it cannot be reached.
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""Regenerate the example books' event files (deterministic: same output every run).
+
+    python examples/make_examples.py
+
+The books are SPEC section 4's worked examples plus a small mixed account tree; the test
+suite prices them, so their totals are asserted by hand-computed values.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).parent
+ACME = "AC" + "acbe" * 8
+ACME_SUPPORT = "AC" + "5a11" * 8
+ACME_MARKETING = "AC" + "3a4c" * 8
+VOICE = "AC" + "0c01" * 8
+NUMBERS = "AC" + "0b0b" * 8
+
+
+def _write(path: Path, events: list[dict[str, object]]) -> None:
+    events.sort(key=lambda e: (str(e["time"]), str(e["id"])))
+    path.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+
+
+def _at(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def voice_volume() -> None:
+    """SPEC 4: 200,000 inbound local + 200,000 outbound + 100,000 toll-free minutes, then 1,000
+    more inbound local minutes. Calls last 5,941-6,000 s: each bills 100 minutes (rounded up)."""
+    rng = random.Random(4)
+    kinds = [("inbound", "local")] * 2000 + [("outbound", "local")] * 2000
+    kinds += [("inbound", "tollfree")] * 1000
+    rng.shuffle(kinds)
+    start = datetime(2026, 7, 1, tzinfo=UTC)
+    events: list[dict[str, object]] = []
+    for n, (direction, number_type) in enumerate(kinds):
+        moment = start + timedelta(seconds=n * 400)  # all before 2026-07-25
+        events.append(_call(f"v{n:05d}", VOICE, moment, direction, number_type, rng.randint(5941, 6000)))
+    for n in range(10):
+        moment = datetime(2026, 7, 28, 9, tzinfo=UTC) + timedelta(minutes=n * 110)
+        events.append(_call(f"w{n:02d}", VOICE, moment, "inbound", "local", 6000))
+    _write(HERE / "voice-volume" / "events.jsonl", events)
+
+
+def _call(id_: str, account: str, moment: datetime, direction: str, number_type: str, seconds: int) -> dict[str, object]:
+    return {
+        "type": "call",
+        "id": id_,
+        "account": account,
+        "time": _at(moment),
+        "call_id": "CA" + id_.rjust(32, "0"),
+        "direction": direction,
+        "number_type": number_type,
+        "country": "US",
+        "duration_seconds": seconds,
+    }
+
+
+def number_volume() -> None:
+    """SPEC 4: 800 local numbers at $1.00 and 200 toll-free at $2.00, then 100 more local."""
+    events: list[dict[str, object]] = []
+    start = datetime(2026, 7, 1, 12, tzinfo=UTC)
+    for n in range(1000):
+        number_type = "local" if n < 800 else "tollfree"
+        area = "415" if number_type == "local" else "888"
+        events.append(_number(f"n{n:04d}", start + timedelta(minutes=n * 12), number_type, f"+1{area}555{n:04d}"))
+    for n in range(100):
+        moment = datetime(2026, 7, 20, 12, tzinfo=UTC) + timedelta(minutes=n)
+        events.append(_number(f"m{n:04d}", moment, "local", f"+1650555{n:04d}"))
+    _write(HERE / "number-volume" / "events.jsonl", events)
+
+
+def _number(id_: str, moment: datetime, number_type: str, number: str) -> dict[str, object]:
+    return {
+        "type": "number_purchased",
+        "id": id_,
+        "account": NUMBERS,
+        "time": _at(moment),
+        "number": number,
+        "number_type": number_type,
+        "country": "US",
+    }
+
+
+def acme() -> None:
+    """A parent with two subaccounts and a month of mixed usage (the README's example)."""
+    events: list[dict[str, object]] = [
+        {"type": "number_purchased", "id": "num-1", "account": ACME, "time": "2026-05-31T10:00:00Z",
+         "number": "+14155550100", "number_type": "local", "country": "US"},
+        {"type": "number_purchased", "id": "num-2", "account": ACME_SUPPORT, "time": "2026-06-15T08:00:00Z",
+         "number": "+18885550101", "number_type": "tollfree", "country": "US"},
+        {"type": "number_purchased", "id": "num-3", "account": ACME_MARKETING, "time": "2026-07-03T09:00:00Z",
+         "number": "+14155550102", "number_type": "local", "country": "US"},
+        {"type": "number_released", "id": "num-3-release", "account": ACME_MARKETING,
+         "time": "2026-07-20T09:00:00Z", "number": "+14155550102", "number_type": "local", "country": "US"},
+        _call("call-1", ACME_SUPPORT, datetime(2026, 7, 1, 9, tzinfo=UTC), "inbound", "tollfree", 80),
+        _call("call-2", ACME_SUPPORT, datetime(2026, 7, 1, 9, 5, tzinfo=UTC), "inbound", "tollfree", 605),
+        _call("call-3", ACME_SUPPORT, datetime(2026, 7, 2, 14, tzinfo=UTC), "inbound", "local", 59),
+        _call("call-4", ACME, datetime(2026, 7, 2, 15, tzinfo=UTC), "outbound", "local", 3600),
+        _call("call-5", ACME, datetime(2026, 7, 8, 11, tzinfo=UTC), "outbound", "mobile", 121),
+        _call("call-6", ACME_SUPPORT, datetime(2026, 7, 9, 16, tzinfo=UTC), "inbound", "mobile", 240),
+    ]
+    for n in range(6):
+        events.append({"type": "message", "id": f"sms-{n}", "account": ACME_MARKETING,
+                       "time": _at(datetime(2026, 7, 10 + n, 10, tzinfo=UTC)), "direction": "outbound",
+                       "country": "US", "channel": "longcode", "segments": 1000 * (n + 1)})
+    events.append({"type": "message", "id": "sms-in-1", "account": ACME_SUPPORT, "time": "2026-07-11T12:00:00Z",
+                   "direction": "inbound", "country": "CA", "channel": "longcode", "segments": 2})
+    for n in range(3):
+        events.append({"type": "taskrouter_task", "id": f"task-{n}", "account": ACME_SUPPORT,
+                       "time": _at(datetime(2026, 7, 1, 9, n, tzinfo=UTC)), "task": f"WT{n:032d}"})
+    events.append({"type": "usage", "id": "lookups-july", "account": ACME, "time": "2026-07-31T23:00:00Z",
+                   "category": "lookups", "quantity": "1200"})
+    _write(HERE / "acme" / "events.jsonl", events)
+
+
+if __name__ == "__main__":
+    voice_volume()
+    number_volume()
+    acme()

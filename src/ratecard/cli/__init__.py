@@ -1,0 +1,1 @@
+"""ratecard.cli."""

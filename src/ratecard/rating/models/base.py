@@ -1,0 +1,140 @@
+"""The contract every price model keeps, and the value types their schemas share.
+
+A price model is one module holding its catalog schema (a pydantic model with a ``model``
+tag) and its rating function. :meth:`Price.charge` receives one billing account's usage of the
+price's category in one month, in chronological order, and returns priced parts. Models never
+round: parts carry precise amounts; invoices round each line once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from ratecard.errors import MoneyError
+from ratecard.money import MAX_RATE_PLACES, D, mul, places
+from ratecard.rating.parts import Kind, Part
+from ratecard.rating.tiers import check_bounds, tier_label
+from ratecard.usage.metered import Usage
+
+
+def _rate(value: object) -> Decimal:
+    try:
+        result = D(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+    if result < 0:
+        raise ValueError("must not be negative")
+    if places(result) > MAX_RATE_PLACES:
+        raise ValueError(
+            f"{value} has {places(result)} decimal places; rates carry at most {MAX_RATE_PLACES}"
+        )
+    return result
+
+
+def _quantity(value: object) -> Decimal:
+    try:
+        result = D(value)
+    except MoneyError as exc:
+        raise ValueError(str(exc)) from None
+    if result < 0:
+        raise ValueError("must not be negative")
+    return result
+
+
+#: A price or money amount in the catalog: a decimal string or integer, >= 0, <= 7 places.
+Rate = Annotated[Decimal, BeforeValidator(_rate)]
+#: A count of units in the catalog (tier bounds, package sizes, free units), >= 0.
+Units = Annotated[Decimal, BeforeValidator(_quantity)]
+
+
+class Tier(BaseModel):
+    """One tier: its upper bound (None on the last), its unit rate and optional flat fee."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    up_to: Units | None = None
+    rate: Rate
+    flat_fee: Rate = Decimal(0)
+
+
+class Tiered(BaseModel):
+    """Mixin for schemas with a ``tiers`` list: validates the bounds."""
+
+    tiers: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Tiered:
+        reasons = check_bounds(self.bounds)
+        if reasons:
+            raise ValueError("tiers: " + "; ".join(reasons))
+        return self
+
+    @property
+    def bounds(self) -> list[Decimal | None]:
+        return [tier.up_to for tier in self.tiers]
+
+    def label(self, index: int) -> str:
+        return tier_label(self.bounds, index)
+
+
+class Price(BaseModel, ABC):
+    """A price for one category (in some countries), and how to rate it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    category: str = Field(min_length=1)
+    countries: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    description: str | None = None
+    minimum_spend: Rate | None = None
+    maximum_spend: Rate | None = None
+
+    @model_validator(mode="after")
+    def _spend_range(self) -> Price:
+        low, high = self.minimum_spend, self.maximum_spend
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"minimum_spend {low} is above maximum_spend {high}")
+        return self
+
+    @abstractmethod
+    def charge(self, usages: Sequence[Usage]) -> list[Part]:
+        """Price one billing account's month of this category (``usages`` in time order)."""
+
+
+def usage_part(
+    usage: Usage,
+    quantity: Decimal,
+    unit_price: Decimal,
+    tier: int | None = None,
+    label: str | None = None,
+    pool: str | None = None,
+) -> Part:
+    """A part for ``quantity`` units of one usage at ``unit_price`` (amount = exact product)."""
+    return Part(
+        category=usage.category,
+        kind=Kind.USAGE,
+        quantity=quantity,
+        unit_price=unit_price,
+        amount=mul(quantity, unit_price),
+        tier=tier,
+        tier_label=label,
+        pool=pool,
+        account=usage.account,
+        events=(usage.event_id,),
+    )
+
+
+def fee_part(category: str, kind: Kind, amount: Decimal, **extra: object) -> Part:
+    """A part that is a fee or an adjustment of the billing account as a whole."""
+    return Part(
+        category=category,
+        kind=kind,
+        quantity=Decimal(1),
+        unit_price=amount,
+        amount=amount,
+        **extra,  # type: ignore[arg-type]
+    )

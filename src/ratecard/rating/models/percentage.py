@@ -1,0 +1,95 @@
+"""``percentage``: a share of the money amount each event carries (payments, transfers).
+
+Per event, in time order:
+
+* the first ``free_events`` events of the month cost nothing at all;
+* the first ``free_amount`` of the month's carried amounts bears no percentage;
+* the rest of the amount pays ``rate`` (a fraction: ``0.029`` is 2.9%), plus ``fixed_fee``;
+* the event's fee is then held between ``per_transaction_min`` and ``per_transaction_max``
+  (shown as separate adjustment parts so the line still explains itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import model_validator
+
+from ratecard.errors import RatingError
+from ratecard.money import ZERO, mul
+from ratecard.rating.models.base import Price, Rate, Units, usage_part
+from ratecard.rating.parts import Kind, Part
+from ratecard.usage.metered import Usage
+
+
+def carried_amount(usage: Usage) -> Decimal:
+    """The money amount an event carries; a percentage price cannot rate an event without one."""
+    if usage.amount is None:
+        raise RatingError(
+            f"event '{usage.event_id}' of category '{usage.category}' has no 'amount': "
+            "a percentage price needs the amount the event carries"
+        )
+    return usage.amount
+
+
+class PercentagePrice(Price):
+    """A percentage of each event's amount, with per-event fee, free allowances and clamps."""
+
+    model: Literal["percentage"]
+    rate: Rate
+    fixed_fee: Rate = ZERO
+    free_events: int = 0
+    free_amount: Units = ZERO
+    per_transaction_min: Rate | None = None
+    per_transaction_max: Rate | None = None
+
+    @model_validator(mode="after")
+    def _clamp_range(self) -> PercentagePrice:
+        low, high = self.per_transaction_min, self.per_transaction_max
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"per_transaction_min {low} is above per_transaction_max {high}")
+        if self.free_events < 0:
+            raise ValueError("free_events must not be negative")
+        return self
+
+    def charge(self, usages: Sequence[Usage]) -> list[Part]:
+        parts: list[Part] = []
+        free_left = self.free_amount
+        for number, usage in enumerate(usages):
+            amount = carried_amount(usage)
+            if number < self.free_events:
+                parts.append(usage_part(usage, amount, ZERO, label="free event"))
+                continue
+            exempt = min(free_left, amount)
+            free_left -= exempt
+            if exempt:
+                parts.append(usage_part(usage, exempt, ZERO, label="free amount"))
+            share = usage_part(usage, amount - exempt, self.rate)
+            parts.append(share)
+            fee = share.amount
+            if self.fixed_fee:
+                parts.append(self._event_part(usage, Kind.FIXED_FEE, self.fixed_fee))
+                fee += self.fixed_fee
+            parts.extend(self._clamp(usage, fee))
+        return parts
+
+    def _clamp(self, usage: Usage, fee: Decimal) -> list[Part]:
+        low, high = self.per_transaction_min, self.per_transaction_max
+        if low is not None and fee < low:
+            return [self._event_part(usage, Kind.TRANSACTION_MINIMUM, low - fee)]
+        if high is not None and fee > high:
+            return [self._event_part(usage, Kind.TRANSACTION_MAXIMUM, high - fee)]
+        return []
+
+    def _event_part(self, usage: Usage, kind: Kind, amount: Decimal) -> Part:
+        return Part(
+            category=usage.category,
+            kind=kind,
+            quantity=Decimal(1),
+            unit_price=amount,
+            amount=mul(Decimal(1), amount),
+            account=usage.account,
+            events=(usage.event_id,),
+        )

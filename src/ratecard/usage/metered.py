@@ -1,0 +1,30 @@
+"""Metered usage: what rating consumes once events are normalized."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Units of one catalog category used by one account at one instant.
+
+    ``quantity`` is in the category's unit (minutes after per-call rounding, segments, number
+    charges, ...). ``amount`` is a money amount carried by the event, for percentage prices.
+    ``event_id`` is the id of the event it came from (number charges add ``@YYYY-MM-DD``).
+    """
+
+    event_id: str
+    account: str
+    time: datetime
+    category: str
+    quantity: Decimal
+    country: str | None = None
+    amount: Decimal | None = None
+
+    @property
+    def order_key(self) -> tuple[datetime, str, str]:
+        """Chronological order; ties broken by event id (SPEC section 4), then account."""
+        return (self.time, self.event_id, self.account)
