@@ -120,7 +120,122 @@ def acme() -> None:
     _write(HERE / "acme" / "events.jsonl", events)
 
 
+
+
+def _u(id_: str, account: str, time: str, category: str, quantity: str) -> dict[str, object]:
+    return {"type": "usage", "id": id_, "account": account, "time": time,
+            "category": category, "quantity": quantity}
+
+
+def _c(id_: str, account: str, time: str, direction: str, seconds: int) -> dict[str, object]:
+    moment = datetime.fromisoformat(time.replace("Z", "+00:00"))
+    return _call(id_, account, moment, direction, "local", seconds)
+
+
+def _user(kind: str, id_: str, account: str, time: str, user: str, role: str = "agent") -> dict[str, object]:
+    return {"type": kind, "id": id_, "account": account, "time": time, "user": user, "role": role}
+
+
+def _activity(id_: str, account: str, user: str, activity: str, start: str, end: str) -> dict[str, object]:
+    return {"type": "flex_activity", "id": id_, "account": account, "time": end, "user": user,
+            "activity": activity, "start": start, "end": end}
+
+
+FLEX_NU = "AC" + "f1e0" * 8
+FLEX_AUH = "AC" + "f1a0" * 8
+FLEX_UU = "AC" + "f1c0" * 8
+FLEX_UU_SUB = "AC" + "f1c5" * 8
+FLEX_DEFLEX = "AC" + "f1d0" * 8
+
+
+def flex_named_user() -> None:
+    """Named User, July 2026: peak 5 users provisioned; quotas 1,000 tasks and 1,000 Studio
+    engagements per seat; unbundled voice."""
+    a = FLEX_NU
+    p, d = "flex_user_provisioned", "flex_user_deprovisioned"
+    events = [
+        _user(p, "prov-alice", a, "2026-06-02T09:00:00Z", "alice"),
+        _user(p, "prov-bob", a, "2026-06-02T09:01:00Z", "bob"),
+        _user(p, "prov-carol", a, "2026-06-03T09:00:00Z", "carol", "supervisor"),
+        _user(p, "prov-dave", a, "2026-07-10T09:00:00Z", "dave"),
+        _user(d, "deprov-bob", a, "2026-07-12T17:00:00Z", "bob"),
+        _user(p, "prov-erin", a, "2026-07-15T09:00:00Z", "erin"),
+        _user(p, "prov-frank", a, "2026-07-20T09:00:00Z", "frank"),
+        _user(d, "deprov-carol", a, "2026-07-25T17:00:00Z", "carol", "supervisor"),
+        _u("tasks-1", a, "2026-07-05T23:59:00Z", "taskrouter-tasks", "3000"),
+        _u("tasks-2", a, "2026-07-22T23:59:00Z", "taskrouter-tasks", "2500"),
+        _u("studio-1", a, "2026-07-31T23:00:00Z", "studio-engagements", "1200"),
+        _c("call-1", a, "2026-07-03T10:00:00Z", "inbound", 80),
+        _c("call-2", a, "2026-07-03T11:00:00Z", "inbound", 600),
+        _c("call-3", a, "2026-07-04T12:00:00Z", "inbound", 61),
+        _c("call-4", a, "2026-07-04T13:00:00Z", "outbound", 125),
+    ]
+    _write(HERE / "flex-named-user" / "events.jsonl", events)
+
+
+def flex_active_user_hours() -> None:
+    """Active User Hours from June 2026: June uses 4,324 of the 5,000 free hours; July has
+    703 hours (6 + 696 + 0.5, rounded up), 676 free, 27 billed."""
+    a = FLEX_AUH
+    events = [
+        _activity(f"june-{n}", a, f"agent{n}", "Available", "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z")
+        for n in range(5, 11)
+    ]
+    events += [
+        _activity("a1-available", a, "agent1", "Available", "2026-06-30T20:00:00Z", "2026-07-01T04:00:00Z"),
+        _activity("a1-busy", a, "agent1", "Busy", "2026-07-01T02:00:00Z", "2026-07-01T06:00:00Z"),
+        _activity("a2-available", a, "agent2", "Available", "2026-07-02T00:00:00Z", "2026-07-31T00:00:00Z"),
+        _activity("a3-offline", a, "agent3", "Offline", "2026-07-01T00:00:00Z", "2026-07-31T00:00:00Z"),
+        _activity("a4-available", a, "agent4", "Available", "2026-07-10T09:00:00Z", "2026-07-10T09:30:00Z"),
+        _u("tasks-july", a, "2026-07-31T23:00:00Z", "taskrouter-tasks", "7100"),
+        _c("call-1", a, "2026-07-08T15:00:00Z", "outbound", 3600),
+    ]
+    _write(HERE / "flex-active-user-hours" / "events.jsonl", events)
+
+
+def flex_user_usage() -> None:
+    """User + Usage, July 2026: 4 users logged in on the parent, 2 on the subaccount; no quotas."""
+    a, s = FLEX_UU, FLEX_UU_SUB
+    events = [
+        _user("flex_login", "login-erin-june", a, "2026-06-30T23:59:59Z", "erin"),
+        _user("flex_login", "login-alice-1", a, "2026-07-01T08:00:00Z", "alice"),
+        _user("flex_login", "login-alice-2", a, "2026-07-02T08:00:00Z", "alice"),
+        _user("flex_login", "login-alice-3", a, "2026-07-03T08:00:00Z", "alice"),
+        _user("flex_login", "login-bob", a, "2026-07-04T08:00:00Z", "bob", "supervisor"),
+        _user("flex_login", "login-carol", a, "2026-07-05T08:00:00Z", "carol", "admin"),
+        _user("flex_login", "login-dave", a, "2026-07-06T08:00:00Z", "dave", "developer"),
+        _user("flex_login", "sub-login-gina", s, "2026-07-07T08:00:00Z", "gina"),
+        _user("flex_login", "sub-login-hal", s, "2026-07-08T08:00:00Z", "hal"),
+        _u("tasks-july", a, "2026-07-31T23:00:00Z", "taskrouter-tasks", "400"),
+        _u("studio-july", a, "2026-07-31T23:00:00Z", "studio-engagements", "1500"),
+        _c("call-1", a, "2026-07-09T10:00:00Z", "inbound", 600),
+    ]
+    _write(HERE / "flex-user-usage" / "events.jsonl", events)
+
+
+def flex_deflexified() -> None:
+    """Named User until a deflexification processed 2026-07-16T00:00Z, standard billing after."""
+    a = FLEX_DEFLEX
+    p = "flex_user_provisioned"
+    events = [
+        _user(p, "prov-1", a, "2026-06-01T09:00:00Z", "ann"),
+        _user(p, "prov-2", a, "2026-06-01T09:00:00Z", "ben"),
+        _user(p, "prov-3", a, "2026-07-02T09:00:00Z", "cat"),
+        _user(p, "prov-4", a, "2026-07-20T09:00:00Z", "dan"),  # after removal: no seat
+        _u("tasks-before", a, "2026-07-10T12:00:00Z", "taskrouter-tasks", "100"),
+        _u("tasks-after", a, "2026-07-20T12:00:00Z", "taskrouter-tasks", "200"),
+        _u("studio-after", a, "2026-07-21T12:00:00Z", "studio-engagements", "300"),
+        _c("call-before", a, "2026-07-15T23:50:00Z", "inbound", 600),
+        _c("call-after", a, "2026-07-16T00:00:00Z", "inbound", 600),
+    ]
+    _write(HERE / "flex-deflexified" / "events.jsonl", events)
+
+
 if __name__ == "__main__":
     voice_volume()
     number_volume()
     acme()
+    flex_named_user()
+    flex_active_user_hours()
+    flex_user_usage()
+    flex_deflexified()

@@ -7,19 +7,20 @@ reports every problem at once (file, line, field), like a catalog load.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ratecard.accounts import Account, check_accounts
 from ratecard.billing.invoice import Invoice
 from ratecard.billing.monthly import bill_month
 from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
-from ratecard.errors import BookError, EventError, Problem
+from ratecard.errors import BookError, EventError, PlanChangeRefusedError, Problem, RatecardError
+from ratecard.flex.history import FlexInstance, build_instance, remove_flex
 from ratecard.usage.events import Event, dedupe, parse_event
 from ratecard.usage.jsonl import read_jsonl
 
@@ -34,12 +35,41 @@ class BookAccount(BaseModel):
     parent: str | None = None
 
 
+class BookFlex(BaseModel):
+    """A Flex plan period: from ``effective`` the account's instance is on ``plan``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str
+    plan: str
+    effective: date
+
+
+class BookDeflex(BaseModel):
+    """A processed deflexification: Flex billing stops at ``effective`` (SPEC section 5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str
+    intent: Literal["stop_billing", "decommission"]
+    effective: datetime
+
+    @field_validator("effective")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset, e.g. 2026-07-16T00:00:00Z")
+        return value.astimezone(UTC)
+
+
 class BookFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     catalog: str = "us"
     events: str
     accounts: list[BookAccount] = Field(min_length=1)
+    flex: list[BookFlex] = Field(default_factory=list)
+    deflexifications: list[BookDeflex] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,10 +80,17 @@ class Book:
     catalog: Catalog
     accounts: tuple[Account, ...]
     events: tuple[Event, ...]
+    flex: dict[str, FlexInstance] = field(default_factory=dict)
 
     def invoices(self, month: Month, only: str | None = None) -> list[Invoice]:
         """Draft invoices of the book's billing accounts for ``month``."""
-        return bill_month(self.catalog, self.accounts, self.events, month, only)
+        return bill_month(self.catalog, self.accounts, self.events, month, only, self.flex)
+
+    def account(self, sid: str) -> Account:
+        for account in self.accounts:
+            if account.sid == sid:
+                return account
+        raise BookError([Problem(str(self.path), f"account {sid} is not declared in the book")])
 
 
 def load_book(path: Path) -> Book:
@@ -86,9 +123,55 @@ def load_book(path: Path) -> Book:
     catalog = load_catalog(parsed.catalog, relative_to=path.parent)
     events, event_problems = _load_events(path.parent / parsed.events, {a.sid for a in accounts})
     problems += event_problems
+    flex, flex_problems = _flex(parsed, accounts, catalog, path.name)
+    problems += flex_problems
     if problems:
         raise BookError(problems, where)
-    return Book(path, catalog, accounts, tuple(events))
+    return Book(path, catalog, accounts, tuple(events), flex)
+
+
+def _flex(
+    parsed: BookFile, accounts: tuple[Account, ...], catalog: Catalog, name: str
+) -> tuple[dict[str, FlexInstance], list[Problem]]:
+    """Flex instances from the book's plan history, replayed through the eligibility rules."""
+    by_sid = {a.sid: a for a in accounts}
+    history: dict[str, list[tuple[str, date]]] = {}
+    problems: list[Problem] = []
+    for i, entry in enumerate(parsed.flex):
+        if entry.account not in by_sid:
+            problems.append(Problem(f"{name}: flex[{i}]", "account is not declared", "account"))
+        else:
+            history.setdefault(entry.account, []).append((entry.plan, entry.effective))
+    if history and catalog.flex is None:
+        problems.append(Problem(f"{name}: flex", f"catalog '{catalog.name}' has no [flex] section"))
+        return {}, problems
+    instances: dict[str, FlexInstance] = {}
+    for sid, changes in history.items():
+        assert catalog.flex is not None
+        try:
+            instances[sid] = build_instance(catalog.flex, by_sid[sid], changes)
+        except (PlanChangeRefusedError, RatecardError) as exc:
+            problems.append(Problem(f"{name}: flex ({sid})", str(exc), "plan"))
+    for i, deflex in enumerate(parsed.deflexifications):
+        instance = instances.get(deflex.account)
+        if instance is None:
+            problems.append(
+                Problem(f"{name}: deflexifications[{i}]", "the account has no Flex plan", "account")
+            )
+            continue
+        plan = instance.plan_at(deflex.effective)
+        if plan == "user-usage":
+            problems.append(
+                Problem(
+                    f"{name}: deflexifications[{i}]",
+                    "an instance on User + Usage cannot be deflexified by request; delete its "
+                    "workers to stop the seat charge from the next billing cycle",
+                    "account",
+                )
+            )
+            continue
+        instances[deflex.account] = remove_flex(instance, deflex.effective)
+    return instances, problems
 
 
 def _load_events(path: Path, known: set[str]) -> tuple[list[Event], list[Problem]]:

@@ -9,8 +9,9 @@ problem at once instead of stopping at the first::
     ├── CatalogError            a catalog failed to load; .problems lists every problem
     ├── EventError              usage events were refused; .problems lists every bad event
     ├── BookError               a book failed to load; .problems lists every problem
-    └── RatingError             usage that cannot be priced
-        └── NoPriceError        no price for a category in a country
+    ├── RatingError             usage that cannot be priced
+    │   └── NoPriceError        no price for a category in a country
+    └── PlanChangeRefusedError       a Flex plan change refused by eligibility rules
 
 Adapters (CLI, API) translate these into exit codes or HTTP statuses; the core never knows
 about either.
@@ -101,3 +102,14 @@ class NoPriceError(RatingError):
             "no price in the catalog for:\n" + "\n".join(lines) + "\nadd prices for them to "
             'the catalog, or a fallback price with countries = ["*"]'
         )
+
+
+class PlanChangeRefusedError(RatecardError):
+    """A Flex plan change refused by one or more eligibility rules (SPEC section 3).
+
+    ``refusals`` hold each rule's id and its explanation in plain words.
+    """
+
+    def __init__(self, refusals: list[Any]) -> None:
+        self.refusals = list(refusals)
+        super().__init__("\n".join(str(r) for r in self.refusals))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 
 from ratecard.accounts import Account, billing_accounts
 from ratecard.billing.invoice import Invoice, assemble_invoice
 from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
+from ratecard.errors import RatecardError
+from ratecard.flex.billing import apply_flex
+from ratecard.flex.history import FlexInstance
 from ratecard.rating.engine import rate
+from ratecard.rating.parts import Part
 from ratecard.usage.events import Event
 from ratecard.usage.normalize import normalize
 
@@ -16,18 +21,30 @@ from ratecard.usage.normalize import normalize
 def bill_month(
     catalog: Catalog,
     accounts: Sequence[Account],
-    events: Iterable[Event],
+    events: Sequence[Event],
     month: Month,
     only: str | None = None,
+    flex: Mapping[str, FlexInstance] | None = None,
 ) -> list[Invoice]:
     """Draft invoices of every billing account (or only ``only``) for ``month``.
 
     ``events`` may span other months: number purchases before the month drive its
-    anniversary charges; other events outside the month are ignored. Same inputs, same output.
+    anniversary charges, Flex history drives seats and free hours; other events outside the
+    month are ignored. ``flex`` maps account sids to their Flex instances. Same inputs, same
+    output.
     """
     owners = billing_accounts(accounts)
     usages = normalize(events, catalog.categories, month.start, month.end)
-    parts = rate(catalog, usages, owners)
+    included: list[Part] = []
+    if flex:
+        if catalog.flex is None:
+            raise RatecardError(
+                f"catalog '{catalog.name}' has no [flex] section to price Flex plans"
+            )
+        usages, included = apply_flex(catalog.flex, flex, events, usages, month)
+    parts = defaultdict(list, rate(catalog, usages, owners))
+    for part in included:
+        parts[owners[part.account or ""]].append(part)
     invoices = []
     for account in accounts:
         if account.parent is not None or (only is not None and account.sid != only):

@@ -127,6 +127,36 @@ def _cross_checks(catalog: CatalogFile) -> list[Problem]:
     for prefix, pools, prices in versions:
         problems += _check_entries(prefix, pools, prices, known)
     problems += _check_revisions(catalog)
+    problems += _check_flex(catalog, known)
+    return problems
+
+
+def _check_flex(catalog: CatalogFile, known: set[str]) -> list[Problem]:
+    """Flex plan and quota categories must exist and the fee categories must have a price."""
+    if catalog.flex is None:
+        return []
+    problems: list[Problem] = []
+    priced = {p.category for p in catalog.prices} | {
+        c for pool in catalog.pools for c in pool.rates
+    }
+    for plan_id, plan in catalog.flex.plans.items():
+        where = f"flex.plans.{plan_id}"
+        if plan.category not in known:
+            problems.append(Problem(where, f"unknown category '{plan.category}'", "category"))
+        elif plan.category not in priced:
+            problems.append(Problem(where, f"category '{plan.category}' has no price", "category"))
+        for i, quota in enumerate(plan.quotas):
+            if quota.category not in known:
+                problems.append(
+                    Problem(
+                        f"{where}.quotas[{i}]", f"unknown category '{quota.category}'", "category"
+                    )
+                )
+    for category in catalog.flex.unbundled_voice_categories:
+        if category not in known:
+            problems.append(
+                Problem("flex", f"unknown category '{category}'", "unbundled_voice_categories")
+            )
     return problems
 
 
@@ -255,4 +285,5 @@ def _build(catalog: CatalogFile, source: str) -> Catalog:
         categories=dict(catalog.categories),
         versions=tuple(versions),
         source=source,
+        flex=catalog.flex,
     )

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from ratecard.catalog.schema import Category
 from ratecard.errors import RatingError
+from ratecard.flex.schema import FlexSettings
 from ratecard.rating.models.base import Price
 from ratecard.rating.models.pooled import Pool
 
@@ -69,6 +70,7 @@ class Catalog:
     categories: dict[str, Category]
     versions: tuple[CatalogVersion, ...]
     source: str = ""
+    flex: FlexSettings | None = None
 
     def at(self, moment: datetime | date) -> CatalogVersion:
         """The version in force at ``moment`` (UTC); raise RatingError before the first one."""

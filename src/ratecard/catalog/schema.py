@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ratecard.flex.schema import FlexSettings
 from ratecard.rating.models.graduated import GraduatedPrice
 from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
 from ratecard.rating.models.package import PackagePrice
@@ -72,6 +73,7 @@ class CatalogFile(BaseModel):
     pools: list[Pool] = Field(default_factory=list)
     prices: list[PriceEntry] = Field(default_factory=list)
     revisions: list[Revision] = Field(default_factory=list)
+    flex: FlexSettings | None = None
 
     @field_validator("currency")
     @classmethod

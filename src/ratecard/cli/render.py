@@ -11,7 +11,7 @@ from ratecard.billing.invoice import Invoice, Line
 
 def _tier(line: Line) -> str:
     label = line.tier_label or ""
-    if line.kind.value != "usage":
+    if line.kind.value not in ("usage", "included"):
         label = f"{line.kind.value.replace('_', ' ')}" + (f" ({label})" if label else "")
     return label
 

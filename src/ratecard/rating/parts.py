@@ -17,6 +17,7 @@ class Kind(StrEnum):
     TRANSACTION_MAXIMUM = "transaction_maximum"  # reduction of one event's fee to its maximum
     MINIMUM_SPEND = "minimum_spend"  # top-up of a charge's month to its minimum spend
     MAXIMUM_SPEND = "maximum_spend"  # reduction of a charge's month to its maximum spend
+    INCLUDED = "included"  # units included in a plan's price (Flex quotas, free hours): 0.00
 
 
 @dataclass(frozen=True, slots=True)

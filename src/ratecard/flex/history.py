@@ -1,0 +1,169 @@
+"""Plan history of a Flex instance, and the plan changes the rules allow (SPEC section 3).
+
+An instance's history is a list of periods, each starting at an instant (UTC) and lasting until
+the next; a period whose plan is ``None`` means Flex billing stopped (deflexification). Each
+invoice month uses the plan(s) in force during it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from itertools import pairwise
+
+from ratecard.accounts import Account
+from ratecard.billing.periods import Month
+from ratecard.errors import PlanChangeRefusedError, RatecardError
+from ratecard.flex.rules import Refusal, refusals
+from ratecard.flex.schema import PLAN_IDS, FlexSettings
+
+
+@dataclass(frozen=True)
+class PlanPeriod:
+    """From ``start`` on, the instance is on ``plan`` (``None``: Flex removed)."""
+
+    plan: str | None
+    start: datetime
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A part of a month ``[start, end)`` billed under one plan."""
+
+    plan: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class FlexInstance:
+    """A Flex instance of one account, with its plan history in time order."""
+
+    account: str
+    periods: tuple[PlanPeriod, ...]
+
+    def plan_at(self, moment: datetime) -> str | None:
+        """The plan in force at ``moment`` (None before Flex was enabled or after removal)."""
+        current: str | None = None
+        for period in self.periods:
+            if period.start > moment:
+                break
+            current = period.plan
+        return current
+
+    def segments(self, start: datetime, end: datetime) -> list[Segment]:
+        """The parts of ``[start, end)`` under a plan, in order (gaps: no Flex billing)."""
+        result: list[Segment] = []
+        bounds = [*self.periods, PlanPeriod(None, datetime.max.replace(tzinfo=UTC))]
+        for period, following in pairwise(bounds):
+            lo, hi = max(period.start, start), min(following.start, end)
+            if period.plan is not None and lo < hi:
+                result.append(Segment(period.plan, lo, hi))
+        return result
+
+    def month_segments(self, month: Month) -> list[Segment]:
+        return self.segments(month.start, month.end)
+
+
+def month_start(day: date) -> datetime:
+    """Midnight UTC at the start of ``day``."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def next_month_start(today: date) -> date:
+    """The 1st of the month after ``today``: when plan switches take effect by default."""
+    return Month.of(today).next().start.date()
+
+
+def change_facts(
+    account: Account,
+    current: str | None,
+    action: str,
+    to: str,
+    effective: date,
+    today: date | None = None,
+) -> dict[str, bool | str]:
+    """The facts the eligibility rules test for a requested change."""
+    return {
+        "action": action,
+        "from": current or "none",
+        "to": to,
+        "created_with_flex": account.created_with_flex,
+        "subaccount": account.parent is not None,
+        "same_plan": current == to,
+        "effective_month_start": effective.day == 1,
+        "effective_in_past": today is not None and effective < today,
+    }
+
+
+def check_change(
+    settings: FlexSettings,
+    account: Account,
+    instance: FlexInstance | None,
+    action: str,
+    to: str,
+    effective: date,
+    today: date | None = None,
+) -> list[Refusal]:
+    """Every refusal of enabling or switching ``account`` to plan ``to`` from ``effective``.
+
+    ``today`` (given by the caller: the core reads no clock) lets rules refuse changes that
+    would take effect in the past; books, which replay history, pass None.
+    """
+    if to not in PLAN_IDS:
+        raise RatecardError(f"unknown plan {to!r}; plans: {', '.join(PLAN_IDS)}")
+    current = instance.plan_at(month_start(effective)) if instance else None
+    if action == "enable" and current is not None:
+        return [
+            Refusal(
+                "already-enabled",
+                f"Flex is already enabled on this account (plan {current}); "
+                "use 'ratecard flex switch' to change plan",
+            )
+        ]
+    if action == "switch" and current is None:
+        return [
+            Refusal(
+                "not-enabled",
+                "Flex is not enabled on this account; use 'ratecard flex enable' first",
+            )
+        ]
+    facts = change_facts(account, current, action, to, effective, today)
+    return refusals(settings.rules, facts)
+
+
+def apply_flex_change(
+    settings: FlexSettings,
+    account: Account,
+    instance: FlexInstance | None,
+    action: str,
+    to: str,
+    effective: date,
+    today: date | None = None,
+) -> FlexInstance:
+    """The instance after an allowed change; raise PlanChangeRefusedError with every refusal."""
+    refused = check_change(settings, account, instance, action, to, effective, today)
+    if refused:
+        raise PlanChangeRefusedError(refused)
+    start = month_start(effective)
+    earlier = tuple(p for p in (instance.periods if instance else ()) if p.start < start)
+    return FlexInstance(account.sid, (*earlier, PlanPeriod(to, start)))
+
+
+def build_instance(
+    settings: FlexSettings, account: Account, changes: Sequence[tuple[str, date]]
+) -> FlexInstance:
+    """Replay a declared history (first entry enables, later ones switch) through the rules."""
+    instance: FlexInstance | None = None
+    for index, (plan, effective) in enumerate(sorted(changes, key=lambda c: c[1])):
+        action = "enable" if index == 0 else "switch"
+        instance = apply_flex_change(settings, account, instance, action, plan, effective)
+    assert instance is not None, "a Flex history needs at least one plan"
+    return instance
+
+
+def remove_flex(instance: FlexInstance, effective: datetime) -> FlexInstance:
+    """The instance with Flex billing stopped from ``effective`` (deflexification)."""
+    earlier = tuple(p for p in instance.periods if p.start < effective)
+    return FlexInstance(instance.account, (*earlier, PlanPeriod(None, effective)))
