@@ -170,6 +170,14 @@ def flex_named_user() -> None:
         _c("call-3", a, "2026-07-04T12:00:00Z", "inbound", 61),
         _c("call-4", a, "2026-07-04T13:00:00Z", "outbound", 125),
     ]
+    # Logins and activity do not change a Named User bill; the plan advisor uses them to price
+    # the same month under Active User Hours (100 h per user) and User + Usage (5 logins).
+    for n, user in enumerate(["alice", "carol", "dave", "erin", "frank"]):
+        day = 21 + n
+        events.append(_user("flex_login", f"login-{user}", a, f"2026-07-{day}T08:00:00Z", user))
+        start = datetime(2026, 7, day, 8, tzinfo=UTC)
+        events.append(_activity(f"busy-{user}", a, user, "Available", _at(start),
+                                _at(start + timedelta(hours=100))))
     _write(HERE / "flex-named-user" / "events.jsonl", events)
 
 

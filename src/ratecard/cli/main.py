@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoice_to_dict
 from ratecard.book import load_book
 from ratecard.catalog import load_catalog
+from ratecard.cli.common import Format, emit_json, fail, out, parse_month
+from ratecard.cli.flex_commands import flex_app
 from ratecard.cli.render import print_invoices
 from ratecard.errors import RatecardError
 
@@ -27,31 +24,7 @@ app = typer.Typer(
 )
 catalog_app = typer.Typer(help="Inspect and validate catalogs.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
-
-# Wide enough for invoice tables when stdout is a pipe or a file (Rich would assume 80).
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def parse_month(text: str) -> Month:
-    try:
-        return Month.parse(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def emit_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+app.add_typer(flex_app, name="flex")
 
 
 @app.command()

@@ -67,7 +67,7 @@ def apply_flex(
     included: list[Part] = []
     for account, instance in sorted(instances.items()):
         for segment in instance.month_segments(month):
-            plan = settings.plans[segment.plan]  # type: ignore[index]
+            plan = settings.plans[segment.plan]
             seats = count_seats(settings, instance, plan, segment, events, month)
             flat.append(_seat_usage(account, plan, seats))
             if seats.free_hours:
@@ -89,7 +89,7 @@ def _unbundle(
     if instance is None or not usage.category.startswith(VOICE_PREFIX):
         return [usage]
     plan_id = instance.plan_at(usage.time)
-    if plan_id is None or not settings.plans[plan_id].unbundled_voice:  # type: ignore[index]
+    if plan_id is None or not settings.plans[plan_id].unbundled_voice:
         return [usage]
     return [replace(usage, category=c) for c in settings.unbundled_voice_categories]
 
@@ -130,10 +130,14 @@ def free_hours_left(
 ) -> Decimal:
     """Free hours of the one-time allowance not yet used before ``before``.
 
-    The allowance is consumed by the (rounded) hours of every earlier segment on a plan with
-    free hours, month by month, from the instance's first period on.
+    The allowance belongs to new Flex accounts: an instance whose FIRST plan has free hours.
+    An instance that switches to such a plan later gets none. It is consumed by the (rounded)
+    hours of every earlier segment on a plan with free hours, month by month.
     """
     if not plan.free_hours or not instance.periods:
+        return ZERO
+    first = instance.periods[0].plan
+    if first is None or not settings.plans[first].free_hours:
         return ZERO
     left = plan.free_hours
     cursor = Month.of(instance.periods[0].start)
@@ -141,7 +145,7 @@ def free_hours_left(
         for segment in instance.month_segments(cursor):
             if segment.start >= before:
                 break
-            earlier = settings.plans[segment.plan]  # type: ignore[index]
+            earlier = settings.plans[segment.plan]
             if earlier.free_hours and earlier.seat_basis == "active_hours":
                 seconds, _, _ = active_seconds(
                     events, instance.account, segment.start, segment.end, settings.logout_activity

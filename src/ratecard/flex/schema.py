@@ -95,11 +95,14 @@ class FlexSettings(BaseModel):
     unbundled_voice_categories: list[str] = Field(
         default_factory=lambda: ["programmablevoice-platform", "pstnconnectivity"], min_length=1
     )
-    plans: dict[PlanId, Plan]
+    plans: dict[str, Plan]
     rules: list[Rule] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _all_plans(self) -> FlexSettings:
+        unknown = sorted(set(self.plans) - set(PLAN_IDS))
+        if unknown:
+            raise ValueError(f"unknown plan id(s) {unknown}; plans: {', '.join(PLAN_IDS)}")
         missing = [p for p in PLAN_IDS if p not in self.plans]
         if missing:
             raise ValueError(f"plans {missing} are missing; every plan needs prices and quotas")
