@@ -87,6 +87,23 @@ def D(value: object) -> Decimal:
     return result
 
 
+def non_negative(
+    value: object, *, max_places: int | None = None, maximum: Decimal | None = None
+) -> Decimal:
+    """``D(value)``, also refusing negatives, more than ``max_places`` decimal places, or a
+    value above ``maximum``. Used by every validated number field (rates, quantities)."""
+    result = D(value)
+    if result < 0:
+        raise MoneyError("must not be negative")
+    if max_places is not None and places(result) > max_places:
+        raise MoneyError(
+            f"{value} has {places(result)} decimal places; at most {max_places} are allowed"
+        )
+    if maximum is not None and result > maximum:
+        raise MoneyError(f"must be at most {maximum:,}")
+    return result
+
+
 def places(value: Decimal) -> int:
     """Number of decimal places written in ``value`` (``Decimal('0.0085')`` -> 4)."""
     exponent = value.normalize().as_tuple().exponent

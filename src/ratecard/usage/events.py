@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from ratecard.errors import EventError, MoneyError, Problem
-from ratecard.money import D
+from ratecard.errors import EventError, Problem
+from ratecard.money import non_negative
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-f]{32}$")
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -38,15 +38,7 @@ MAX_QUANTITY = Decimal(10) ** 12
 
 
 def _decimal(value: object) -> Decimal:
-    try:
-        result = D(value)
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from None
-    if result < 0:
-        raise ValueError("must not be negative")
-    if result > MAX_QUANTITY:
-        raise ValueError(f"must be at most {MAX_QUANTITY:,}")
-    return result
+    return non_negative(value, maximum=MAX_QUANTITY)
 
 
 def _integer(value: object) -> int:

@@ -15,41 +15,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ratecard.errors import MoneyError
-from ratecard.money import MAX_RATE_PLACES, D, mul, places
+from ratecard.money import MAX_RATE_PLACES, mul, non_negative
 from ratecard.rating.parts import Kind, Part
 from ratecard.rating.tiers import check_bounds, tier_label
 from ratecard.usage.metered import Usage
 
 
 def _rate(value: object) -> Decimal:
-    try:
-        result = D(value)
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from None
-    if result < 0:
-        raise ValueError("must not be negative")
-    if places(result) > MAX_RATE_PLACES:
-        raise ValueError(
-            f"{value} has {places(result)} decimal places; rates carry at most {MAX_RATE_PLACES}"
-        )
-    return result
-
-
-def _quantity(value: object) -> Decimal:
-    try:
-        result = D(value)
-    except MoneyError as exc:
-        raise ValueError(str(exc)) from None
-    if result < 0:
-        raise ValueError("must not be negative")
-    return result
+    return non_negative(value, max_places=MAX_RATE_PLACES)
 
 
 #: A price or money amount in the catalog: a decimal string or integer, >= 0, <= 7 places.
 Rate = Annotated[Decimal, BeforeValidator(_rate)]
 #: A count of units in the catalog (tier bounds, package sizes, free units), >= 0.
-Units = Annotated[Decimal, BeforeValidator(_quantity)]
+Units = Annotated[Decimal, BeforeValidator(non_negative)]
 
 
 class Tier(BaseModel):
