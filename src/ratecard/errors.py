@@ -9,8 +9,13 @@ problem at once instead of stopping at the first::
     ├── CatalogError            a catalog failed to load; .problems lists every problem
     ├── EventError              usage events were refused; .problems lists every bad event
     ├── BookError               a book failed to load; .problems lists every problem
-    └── RatingError             usage that cannot be priced
-        └── NoPriceError        no price for a category in a country
+    ├── RatingError             usage that cannot be priced
+    │   └── NoPriceError        no price for a category in a country
+    ├── ResourcesError          an account's resources failed to import; .problems lists all
+    └── DeflexError             a deflexification step was refused (SPEC section 5)
+        ├── DeflexRefused       a rule refused it; .reason (User + Usage: .workers, .command)
+        ├── StateError          not allowed in the request's state; .state, .allowed
+        └── PermissionDenied    the actor's role may not do it; .actor, .role, .action
 
 Adapters (CLI, API) translate these into exit codes or HTTP statuses; the core never knows
 about either.
@@ -18,7 +23,9 @@ about either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
@@ -101,3 +108,74 @@ class NoPriceError(RatingError):
             "no price in the catalog for:\n" + "\n".join(lines) + "\nadd prices for them to "
             'the catalog, or a fallback price with countries = ["*"]'
         )
+
+
+class ResourcesError(_ProblemsError):
+    """An account's resources (vendor REST shapes) failed validation."""
+
+    title = "invalid resources"
+
+
+class DeflexError(RatecardError):
+    """A deflexification request or one of its steps was refused."""
+
+
+class DeflexRefused(DeflexError):  # noqa: N818  # names the outcome, as the CLI says it
+    """A rule refused a deflexification step; ``reason`` says which, in a customer's words.
+
+    A request for an account on User + Usage is refused at filing and carries the remedy:
+    ``workers`` (objects with ``sid`` and ``friendly_name``) that would be charged a seat next
+    cycle, ``seat_price`` and ``projected_charge`` (exact, rounded once) in ``currency``, and
+    ``command``, the command that deletes those workers.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        workers: Sequence[Any] = (),
+        seat_price: Decimal | None = None,
+        projected_charge: Decimal | None = None,
+        currency: str | None = None,
+        command: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.workers = tuple(workers)
+        self.seat_price = seat_price
+        self.projected_charge = projected_charge
+        self.currency = currency
+        self.command = command
+        lines = [reason]
+        if self.workers:
+            lines.append("Workers that would be charged a seat next cycle:")
+            lines.extend(f"  - {w.sid} ({w.friendly_name})" for w in self.workers)
+        if projected_charge is not None and seat_price is not None:
+            lines.append(
+                f"Projected seat charge next cycle: {len(self.workers)} x {seat_price} "
+                f"{currency} = {projected_charge} {currency}"
+            )
+        if command:
+            lines.append(f"To stop it, delete them: {command}")
+        super().__init__("\n".join(lines))
+
+
+class StateError(DeflexError):
+    """An action the request's current state does not allow; names the allowed actions."""
+
+    def __init__(self, action: str, state: str, allowed: Sequence[str]) -> None:
+        self.action = action
+        self.state = state
+        self.allowed = tuple(allowed)
+        now = ", ".join(self.allowed) if self.allowed else "nothing (the request is closed)"
+        super().__init__(f"cannot {action} a request that is {state}; allowed now: {now}")
+
+
+class PermissionDenied(DeflexError):  # noqa: N818  # the usual name for this refusal
+    """The actor's role may not take this action; ``reason`` says who may."""
+
+    def __init__(self, actor: str, role: str, action: str, reason: str) -> None:
+        self.actor = actor
+        self.role = role
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{actor} ({role}) may not {action}: {reason}")
