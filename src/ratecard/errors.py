@@ -11,7 +11,12 @@ problem at once instead of stopping at the first::
     ├── BookError               a book failed to load; .problems lists every problem
     ├── RatingError             usage that cannot be priced
     │   └── NoPriceError        no price for a category in a country
-    └── PlanChangeRefusedError       a Flex plan change refused by eligibility rules
+    ├── PlanChangeRefusedError  a Flex plan change refused by eligibility rules
+    ├── ResourcesError          an account's resources failed to import; .problems lists all
+    └── DeflexError             a deflexification step was refused (SPEC section 5)
+        ├── DeflexRefused       a rule refused it; .reason (User + Usage: .workers, .command)
+        ├── StateError          not allowed in the request's state; .state, .allowed
+        └── PermissionDenied    the actor's role may not do it; .actor, .role, .action
 
 Adapters (CLI, API) translate these into exit codes or HTTP statuses; the core never knows
 about either.
@@ -19,7 +24,9 @@ about either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 
@@ -113,3 +120,74 @@ class PlanChangeRefusedError(RatecardError):
     def __init__(self, refusals: list[Any]) -> None:
         self.refusals = list(refusals)
         super().__init__("\n".join(str(r) for r in self.refusals))
+
+
+class ResourcesError(_ProblemsError):
+    """An account's resources (vendor REST shapes) failed validation."""
+
+    title = "invalid resources"
+
+
+class DeflexError(RatecardError):
+    """A deflexification request or one of its steps was refused."""
+
+
+class DeflexRefused(DeflexError):  # noqa: N818  # names the outcome, as the CLI says it
+    """A rule refused a deflexification step; ``reason`` says which, in a customer's words.
+
+    A request for an account on User + Usage is refused at filing and carries the remedy:
+    ``workers`` (objects with ``sid`` and ``friendly_name``) that would be charged a seat next
+    cycle, ``seat_price`` and ``projected_charge`` (exact, rounded once) in ``currency``, and
+    ``command``, the command that deletes those workers.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        workers: Sequence[Any] = (),
+        seat_price: Decimal | None = None,
+        projected_charge: Decimal | None = None,
+        currency: str | None = None,
+        command: str | None = None,
+    ) -> None:
+        self.reason = reason
+        self.workers = tuple(workers)
+        self.seat_price = seat_price
+        self.projected_charge = projected_charge
+        self.currency = currency
+        self.command = command
+        lines = [reason]
+        if self.workers:
+            lines.append("Workers that would be charged a seat next cycle:")
+            lines.extend(f"  - {w.sid} ({w.friendly_name})" for w in self.workers)
+        if projected_charge is not None and seat_price is not None:
+            lines.append(
+                f"Projected seat charge next cycle: {len(self.workers)} x {seat_price} "
+                f"{currency} = {projected_charge} {currency}"
+            )
+        if command:
+            lines.append(f"To stop it, delete them: {command}")
+        super().__init__("\n".join(lines))
+
+
+class StateError(DeflexError):
+    """An action the request's current state does not allow; names the allowed actions."""
+
+    def __init__(self, action: str, state: str, allowed: Sequence[str]) -> None:
+        self.action = action
+        self.state = state
+        self.allowed = tuple(allowed)
+        now = ", ".join(self.allowed) if self.allowed else "nothing (the request is closed)"
+        super().__init__(f"cannot {action} a request that is {state}; allowed now: {now}")
+
+
+class PermissionDenied(DeflexError):  # noqa: N818  # the usual name for this refusal
+    """The actor's role may not take this action; ``reason`` says who may."""
+
+    def __init__(self, actor: str, role: str, action: str, reason: str) -> None:
+        self.actor = actor
+        self.role = role
+        self.action = action
+        self.reason = reason
+        super().__init__(f"{actor} ({role}) may not {action}: {reason}")
