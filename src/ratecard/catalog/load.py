@@ -9,15 +9,17 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from ratecard.catalog.model import ANY_COUNTRY, Catalog, CatalogVersion
-from ratecard.catalog.schema import PRICE_MODELS, CatalogFile
+from ratecard.catalog.schema import PRICE_MODELS, CatalogFile, Category, PriceEntry
 from ratecard.errors import CatalogError, Problem
 from ratecard.rating.models.base import Price
 from ratecard.rating.models.pooled import Pool
+
+T = TypeVar("T")
 
 SHIPPED = Path(__file__).parent / "shipped"
 DEFAULT_CATALOG = "us"
@@ -60,7 +62,8 @@ def parse_catalog(data: dict[str, Any], source: str = "catalog") -> Catalog:
     try:
         parsed = CatalogFile.model_validate(data)
     except ValidationError as exc:
-        raise CatalogError(_schema_problems(exc, data), source) from None
+        problems = _schema_problems(exc, data) + _cross_checks_of_valid_entries(data)
+        raise CatalogError(problems, source) from None
     problems = _cross_checks(parsed)
     if problems:
         raise CatalogError(problems, source)
@@ -110,9 +113,70 @@ def _location(loc: Sequence[int | str], data: dict[str, Any]) -> tuple[str, str 
 
 
 def _cross_checks(catalog: CatalogFile) -> list[Problem]:
+    versions: list[_Entries] = [
+        ("", list(enumerate(catalog.pools)), list(enumerate(catalog.prices)))
+    ]
+    versions += [
+        (f"revisions[{i}].", list(enumerate(r.pools)), list(enumerate(r.prices)))
+        for i, r in enumerate(catalog.revisions)
+    ]
+    return (
+        _check_all(catalog.categories, versions)
+        + _check_revisions(catalog)
+        + _check_flex(catalog, set(catalog.categories))
+    )
+
+
+_Entries = tuple[str, Sequence[tuple[int, Pool]], Sequence[tuple[int, Price]]]
+_CATEGORY: TypeAdapter[Category] = TypeAdapter(Category)
+_POOL: TypeAdapter[Pool] = TypeAdapter(Pool)
+_PRICE: TypeAdapter[Price] = TypeAdapter(PriceEntry)
+
+
+def _cross_checks_of_valid_entries(data: dict[str, Any]) -> list[Problem]:
+    """Cross checks over the entries that are valid on their own, when the file as a whole is
+    not: the schema problems and these are reported together, so one pass fixes them all."""
+    raw = data.get("categories")
+    named: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    categories = dict(_valid_categories(named))
+    known = set(named)
+    versions: list[_Entries] = [
+        ("", _valid(_POOL, data.get("pools")), _valid(_PRICE, data.get("prices")))
+    ]
+    revisions = data.get("revisions")
+    for i, revision in enumerate(revisions if isinstance(revisions, list) else []):
+        if isinstance(revision, dict):
+            pools, prices = revision.get("pools"), revision.get("prices")
+            versions.append((f"revisions[{i}].", _valid(_POOL, pools), _valid(_PRICE, prices)))
+    return _check_all(categories, versions, known)
+
+
+def _valid_categories(named: dict[str, Any]) -> list[tuple[str, Category]]:
+    result: list[tuple[str, Category]] = []
+    for name, item in named.items():
+        try:
+            result.append((name, _CATEGORY.validate_python(item)))
+        except ValidationError:
+            continue  # reported by the schema pass
+    return result
+
+
+def _valid(adapter: TypeAdapter[T], items: object) -> list[tuple[int, T]]:
+    """``(index, entry)`` of every item of a list that validates on its own."""
+    result: list[tuple[int, T]] = []
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        try:
+            result.append((i, adapter.validate_python(item)))
+        except ValidationError:
+            continue  # reported by the schema pass
+    return result
+
+
+def _check_all(
+    categories: dict[str, Category], versions: list[_Entries], known: set[str] | None = None
+) -> list[Problem]:
     problems: list[Problem] = []
-    known = set(catalog.categories)
-    for name, category in catalog.categories.items():
+    for name, category in categories.items():
         if category.increment_seconds is not None and category.unit != "minutes":
             problems.append(
                 Problem(
@@ -121,52 +185,23 @@ def _cross_checks(catalog: CatalogFile) -> list[Problem]:
                     "increment_seconds",
                 )
             )
-    versions: list[tuple[str, Sequence[Pool], Sequence[Price]]]
-    versions = [("", catalog.pools, catalog.prices)]
-    versions += [(f"revisions[{i}].", r.pools, r.prices) for i, r in enumerate(catalog.revisions)]
     for prefix, pools, prices in versions:
-        problems += _check_entries(prefix, pools, prices, known)
-    problems += _check_revisions(catalog)
-    problems += _check_flex(catalog, known)
-    return problems
-
-
-def _check_flex(catalog: CatalogFile, known: set[str]) -> list[Problem]:
-    """Flex plan and quota categories must exist and the fee categories must have a price."""
-    if catalog.flex is None:
-        return []
-    problems: list[Problem] = []
-    priced = {p.category for p in catalog.prices} | {
-        c for pool in catalog.pools for c in pool.rates
-    }
-    for plan_id, plan in catalog.flex.plans.items():
-        where = f"flex.plans.{plan_id}"
-        if plan.category not in known:
-            problems.append(Problem(where, f"unknown category '{plan.category}'", "category"))
-        elif plan.category not in priced:
-            problems.append(Problem(where, f"category '{plan.category}' has no price", "category"))
-        for i, quota in enumerate(plan.quotas):
-            if quota.category not in known:
-                problems.append(
-                    Problem(
-                        f"{where}.quotas[{i}]", f"unknown category '{quota.category}'", "category"
-                    )
-                )
-    for category in catalog.flex.unbundled_voice_categories:
-        if category not in known:
-            problems.append(
-                Problem("flex", f"unknown category '{category}'", "unbundled_voice_categories")
-            )
+        problems += _check_entries(
+            prefix, pools, prices, set(categories) if known is None else known
+        )
     return problems
 
 
 def _check_entries(
-    prefix: str, pools: Sequence[Pool], prices: Sequence[Price], known: set[str]
+    prefix: str,
+    pools: Sequence[tuple[int, Pool]],
+    prices: Sequence[tuple[int, Price]],
+    known: set[str],
 ) -> list[Problem]:
     problems: list[Problem] = []
     pooled: dict[str, str] = {}
     names: set[str] = set()
-    for i, pool in enumerate(pools):
+    for i, pool in pools:
         where = f"{prefix}pools[{i}] ({pool.name})"
         if pool.name in names:
             problems.append(Problem(where, f"pool name '{pool.name}' is used twice", "name"))
@@ -188,7 +223,7 @@ def _check_entries(
                 )
             pooled.setdefault(category, pool.name)
     claimed: dict[tuple[str, str], int] = {}
-    for i, price in enumerate(prices):
+    for i, price in prices:
         where = f"{prefix}prices[{i}] ({price.category})"
         if price.category not in known:
             problems.append(Problem(where, f"unknown category '{price.category}'", "category"))
@@ -206,7 +241,7 @@ def _check_entries(
                 )
             claimed.setdefault(key, i)
             if country != ANY_COUNTRY and price.category in pooled:
-                pool = next(p for p in pools if p.name == pooled[price.category])
+                pool = next(p for _, p in pools if p.name == pooled[price.category])
                 if country in pool.countries or ANY_COUNTRY in pool.countries:
                     problems.append(
                         Problem(
@@ -287,3 +322,32 @@ def _build(catalog: CatalogFile, source: str) -> Catalog:
         source=source,
         flex=catalog.flex,
     )
+
+
+def _check_flex(catalog: CatalogFile, known: set[str]) -> list[Problem]:
+    """Flex plan and quota categories must exist and the fee categories must have a price."""
+    if catalog.flex is None:
+        return []
+    problems: list[Problem] = []
+    priced = {p.category for p in catalog.prices} | {
+        c for pool in catalog.pools for c in pool.rates
+    }
+    for plan_id, plan in catalog.flex.plans.items():
+        where = f"flex.plans.{plan_id}"
+        if plan.category not in known:
+            problems.append(Problem(where, f"unknown category '{plan.category}'", "category"))
+        elif plan.category not in priced:
+            problems.append(Problem(where, f"category '{plan.category}' has no price", "category"))
+        for i, quota in enumerate(plan.quotas):
+            if quota.category not in known:
+                problems.append(
+                    Problem(
+                        f"{where}.quotas[{i}]", f"unknown category '{quota.category}'", "category"
+                    )
+                )
+    for category in catalog.flex.unbundled_voice_categories:
+        if category not in known:
+            problems.append(
+                Problem("flex", f"unknown category '{category}'", "unbundled_voice_categories")
+            )
+    return problems
