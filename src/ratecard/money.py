@@ -168,7 +168,7 @@ def total(values: Iterable[Decimal]) -> Decimal:
     return result
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Money:
     """An amount of money in one currency. Immutable; arithmetic is exact.
 

@@ -261,3 +261,72 @@ def test_a_revision_cannot_bring_a_pool_the_base_catalog_lacks() -> None:
 def test_usage_before_the_catalog_takes_effect_cannot_be_priced() -> None:
     with pytest.raises(RatingError, match="takes effect on 2026-01-01; nothing is priced on"):
         parse_catalog(base()).at(date(2025, 12, 31))
+
+
+def test_a_revision_price_for_one_country_wins_over_an_earlier_price_naming_it() -> None:
+    catalog = parse_catalog(
+        {
+            "name": "t",
+            "version": "1",
+            "currency": "USD",
+            "effective": "2026-01-01",
+            "categories": {"fax": {"description": "Fax pages", "unit": "pages"}},
+            "prices": [
+                {"category": "fax", "countries": ["US", "CA"], "model": "per_unit", "rate": "0.10"}
+            ],
+            "revisions": [
+                {
+                    "effective": "2026-07-01",
+                    "prices": [
+                        {
+                            "category": "fax",
+                            "countries": ["US"],
+                            "model": "per_unit",
+                            "rate": "0.07",
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    july = catalog.at(date(2026, 7, 2))
+    rates = {c: getattr(july.charge_for("fax", c), "rate", None) for c in ("US", "CA")}
+    assert rates == {"US": Decimal("0.07"), "CA": Decimal("0.10")}
+    assert getattr(catalog.at(date(2026, 6, 30)).charge_for("fax", "US"), "rate", None) == (
+        Decimal("0.10")
+    )
+
+
+def test_a_revision_price_under_a_pool_is_refused_instead_of_ignored() -> None:
+    data = {
+        "name": "t",
+        "version": "1",
+        "currency": "USD",
+        "effective": "2026-01-01",
+        "categories": {"min": {"description": "Minutes", "unit": "minutes"}},
+        "pools": [
+            {
+                "name": "voice",
+                "countries": ["US"],
+                "tiers": [{"up_to": "10"}, {}],
+                "rates": {"min": ["0.02", "0.01"]},
+            }
+        ],
+        "revisions": [
+            {
+                "effective": "2026-07-01",
+                "prices": [
+                    {"category": "min", "countries": ["US"], "model": "per_unit", "rate": "0.05"}
+                ],
+            }
+        ],
+    }
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(data)
+    assert caught.value.problems == [
+        Problem(
+            "revisions[0].prices[0] (min)",
+            "category 'min' in ['US'] is priced by pool 'voice'; revise the pool's rates instead",
+            "countries",
+        )
+    ]

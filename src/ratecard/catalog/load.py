@@ -293,6 +293,28 @@ def _check_revisions(catalog: CatalogFile) -> list[Problem]:
                         "pools",
                     )
                 )
+        problems += _revised_prices_under_pools(where, revision.prices, catalog.pools)
+    return problems
+
+
+def _revised_prices_under_pools(
+    where: str, prices: Sequence[Price], pools: Sequence[Pool]
+) -> list[Problem]:
+    """A revision price for a pooled category in a pooled country would never be used (pools
+    are looked up first): refuse it rather than keep the old rates silently."""
+    problems: list[Problem] = []
+    for i, price in enumerate(prices):
+        for pool in pools:
+            covered = [c for c in price.countries if c != ANY_COUNTRY and c in pool.countries]
+            if price.category in pool.rates and covered:
+                problems.append(
+                    Problem(
+                        f"{where}.prices[{i}] ({price.category})",
+                        f"category '{price.category}' in {covered} is priced by pool "
+                        f"'{pool.name}'; revise the pool's rates instead",
+                        "countries",
+                    )
+                )
     return problems
 
 
@@ -308,7 +330,10 @@ def _build(catalog: CatalogFile, source: str) -> Catalog:
     ]
     for revision in catalog.revisions:
         pools.update({pool.name: pool for pool in revision.pools})
-        prices.update({(p.category, tuple(sorted(p.countries))): p for p in revision.prices})
+        # a revision's prices come first, so they win over earlier prices naming the same
+        # country (price lookup takes the first price that names a country)
+        revised = {(p.category, tuple(sorted(p.countries))): p for p in revision.prices}
+        prices = {**revised, **{k: p for k, p in prices.items() if k not in revised}}
         label = f"{catalog.version}+{revision.effective}"
         versions.append(
             CatalogVersion(revision.effective, label, tuple(pools.values()), tuple(prices.values()))

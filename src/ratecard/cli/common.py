@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ratecard.billing.periods import Month
 
@@ -24,7 +25,8 @@ class Format(StrEnum):
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print ``message`` to stderr and exit with ``code`` (non-zero)."""
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    # the message is data (it may quote event ids or file text), never Rich markup
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from ratecard.money import ZERO
+from ratecard.money import EXACT, ZERO
 
 Bounds = Sequence[Decimal | None]
 
@@ -42,10 +42,10 @@ def walk(bounds: Bounds, counted: Decimal, quantity: Decimal) -> Iterator[tuple[
     while True:
         index = tier_of(bounds, counted)
         bound = bounds[index]
-        room = remaining if bound is None else min(remaining, bound - counted)
+        room = remaining if bound is None else min(remaining, EXACT.subtract(bound, counted))
         yield index, room
-        counted += room
-        remaining -= room
+        counted = EXACT.add(counted, room)
+        remaining = EXACT.subtract(remaining, room)
         if remaining <= ZERO:
             return
 

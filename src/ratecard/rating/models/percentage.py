@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from ratecard.errors import RatingError
-from ratecard.money import ZERO, mul
+from ratecard.money import EXACT, ZERO, add, mul
 from ratecard.rating.models.base import Price, Rate, Units, usage_part
 from ratecard.rating.parts import Kind, Part
 from ratecard.usage.metered import Usage
@@ -63,24 +63,24 @@ class PercentagePrice(Price):
                 parts.append(usage_part(usage, amount, ZERO, label="free event"))
                 continue
             exempt = min(free_left, amount)
-            free_left -= exempt
+            free_left = EXACT.subtract(free_left, exempt)
             if exempt:
                 parts.append(usage_part(usage, exempt, ZERO, label="free amount"))
-            share = usage_part(usage, amount - exempt, self.rate)
+            share = usage_part(usage, EXACT.subtract(amount, exempt), self.rate)
             parts.append(share)
             fee = share.amount
             if self.fixed_fee:
                 parts.append(self._event_part(usage, Kind.FIXED_FEE, self.fixed_fee))
-                fee += self.fixed_fee
+                fee = add(fee, self.fixed_fee)
             parts.extend(self._clamp(usage, fee))
         return parts
 
     def _clamp(self, usage: Usage, fee: Decimal) -> list[Part]:
         low, high = self.per_transaction_min, self.per_transaction_max
         if low is not None and fee < low:
-            return [self._event_part(usage, Kind.TRANSACTION_MINIMUM, low - fee)]
+            return [self._event_part(usage, Kind.TRANSACTION_MINIMUM, EXACT.subtract(low, fee))]
         if high is not None and fee > high:
-            return [self._event_part(usage, Kind.TRANSACTION_MAXIMUM, high - fee)]
+            return [self._event_part(usage, Kind.TRANSACTION_MAXIMUM, EXACT.subtract(high, fee))]
         return []
 
     def _event_part(self, usage: Usage, kind: Kind, amount: Decimal) -> Part:

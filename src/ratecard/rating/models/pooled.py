@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ratecard.money import add
 from ratecard.rating.models.base import Rate, Units, usage_part
 from ratecard.rating.parts import Part
 from ratecard.rating.tiers import check_bounds, tier_label, walk
@@ -77,5 +78,5 @@ class Pool(BaseModel):
                 parts.append(
                     usage_part(usage, units, rates[index], index + 1, self.label(index), self.name)
                 )
-                counted += units
+                counted = add(counted, units)
         return parts, counted
