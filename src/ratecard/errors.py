@@ -9,8 +9,15 @@ problem at once instead of stopping at the first::
     ├── CatalogError            a catalog failed to load; .problems lists every problem
     ├── EventError              usage events were refused; .problems lists every bad event
     ├── BookError               a book failed to load; .problems lists every problem
-    └── RatingError             usage that cannot be priced
-        └── NoPriceError        no price for a category in a country
+    ├── RatingError             usage that cannot be priced
+    │   └── NoPriceError        no price for a category in a country
+    ├── ConflictError           an event id reused with different content (a subclass of
+    │                           EventError too: .problems names each conflicting event)
+    ├── NotFoundError           a stored record (account, invoice) does not exist
+    ├── StateError              an action not allowed in a record's state (finalize a void
+    │                           invoice, ...)
+    ├── StoreError              the database is unreachable or its schema is not current
+    └── ConfigError             a setting (environment variable) has a value it cannot take
 
 Adapters (CLI, API) translate these into exit codes or HTTP statuses; the core never knows
 about either.
@@ -101,3 +108,25 @@ class NoPriceError(RatingError):
             "no price in the catalog for:\n" + "\n".join(lines) + "\nadd prices for them to "
             'the catalog, or a fallback price with countries = ["*"]'
         )
+
+
+class ConflictError(EventError):
+    """Events whose id was already stored for the account with different content."""
+
+    title = "conflicting usage events"
+
+
+class NotFoundError(RatecardError):
+    """A stored record (account, invoice) does not exist."""
+
+
+class StateError(RatecardError):
+    """An action that the record's current state does not allow."""
+
+
+class StoreError(RatecardError):
+    """The database cannot be used: unreachable, or its schema is missing or out of date."""
+
+
+class ConfigError(RatecardError):
+    """A setting (an environment variable) has a value it cannot take."""

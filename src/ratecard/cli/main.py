@@ -16,6 +16,7 @@ from ratecard.billing.serialize import invoice_to_dict
 from ratecard.book import load_book
 from ratecard.catalog import load_catalog
 from ratecard.cli.render import print_invoices
+from ratecard.cli.store_commands import register as register_store_commands
 from ratecard.errors import RatecardError
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 )
 catalog_app = typer.Typer(help="Inspect and validate catalogs.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+register_store_commands(app)  # db, accounts, import, invoices
 
 # Wide enough for invoice tables when stdout is a pipe or a file (Rich would assume 80).
 out = Console(width=None if sys.stdout.isatty() else 120)
