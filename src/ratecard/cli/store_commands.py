@@ -31,7 +31,7 @@ accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=Tru
 invoices_app = typer.Typer(help="Generate, finalize, show and void invoices.", no_args_is_help=True)
 
 out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts
 
 
 class Format(StrEnum):
@@ -226,10 +226,15 @@ def invoices_generate(
     except RatecardError as exc:
         fail(str(exc))
     rows = [
-        {"account": r.account, "month": r.month, "action": r.action, "total": r.total,
-         "currency": r.currency}
+        {
+            "account": r.account,
+            "month": r.month,
+            "action": r.action,
+            "total": r.total,
+            "currency": r.currency,
+        }
         for r in results
-    ]  # fmt: skip
+    ]
     if format is Format.json:
         _emit({"invoices": rows})
         return
@@ -291,9 +296,21 @@ def invoices_show(
 
 
 CSV_COLUMNS = (
-    "account", "month", "status", "section", "category", "description", "kind", "tier",
-    "quantity", "unit", "unit_price", "precise_amount", "amount", "original_month",
-)  # fmt: skip
+    "account",
+    "month",
+    "status",
+    "section",
+    "category",
+    "description",
+    "kind",
+    "tier",
+    "quantity",
+    "unit",
+    "unit_price",
+    "precise_amount",
+    "amount",
+    "original_month",
+)
 
 
 def _write_csv(docs: list[dict[str, Any]]) -> None:
