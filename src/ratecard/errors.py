@@ -13,9 +13,17 @@ problem at once instead of stopping at the first::
     │   └── NoPriceError        no price for a category in a country
     ├── PlanChangeRefusedError  a Flex plan change refused by eligibility rules
     ├── ResourcesError          an account's resources failed to import; .problems lists all
+    ├── ConflictError           an event id reused with different content (a subclass of
+    │                           EventError too: .problems names each conflicting event)
+    ├── NotFoundError           a stored record (account, invoice) does not exist
+    ├── StateError              an action not allowed in a record's state (finalize a void
+    │   │                       invoice, process a withdrawn request, ...)
+    │   └── RequestStateError   ... of a deflexification request; .state, .allowed
+    ├── StoreError              the database is unreachable or its schema is not current
+    ├── ConfigError             a setting (environment variable) has a value it cannot take
     └── DeflexError             a deflexification step was refused (SPEC section 5)
         ├── DeflexRefused       a rule refused it; .reason (User + Usage: .workers, .command)
-        ├── StateError          not allowed in the request's state; .state, .allowed
+        ├── RequestStateError   (also a StateError, above)
         └── PermissionDenied    the actor's role may not do it; .actor, .role, .action
 
 Adapters (CLI, API) translate these into exit codes or HTTP statuses; the core never knows
@@ -111,6 +119,28 @@ class NoPriceError(RatingError):
         )
 
 
+class ConflictError(EventError):
+    """Events whose id was already stored for the account with different content."""
+
+    title = "conflicting usage events"
+
+
+class NotFoundError(RatecardError):
+    """A stored record (account, invoice) does not exist."""
+
+
+class StateError(RatecardError):
+    """An action that the record's current state does not allow."""
+
+
+class StoreError(RatecardError):
+    """The database cannot be used: unreachable, or its schema is missing or out of date."""
+
+
+class ConfigError(RatecardError):
+    """A setting (an environment variable) has a value it cannot take."""
+
+
 class PlanChangeRefusedError(RatecardError):
     """A Flex plan change refused by one or more eligibility rules (SPEC section 3).
 
@@ -171,8 +201,8 @@ class DeflexRefused(DeflexError):  # noqa: N818  # names the outcome, as the CLI
         super().__init__("\n".join(lines))
 
 
-class StateError(DeflexError):
-    """An action the request's current state does not allow; names the allowed actions."""
+class RequestStateError(StateError, DeflexError):
+    """An action a deflexification request's state does not allow; names the allowed ones."""
 
     def __init__(self, action: str, state: str, allowed: Sequence[str]) -> None:
         self.action = action

@@ -12,7 +12,7 @@ A request moves ``draft -> submitted -> processed``, or ends ``rejected`` or ``w
 There is no self-service removal: only a support user processes or rejects, and the account's
 own steps (filing, accepting, submitting, withdrawing) are the account's alone. Every step
 appends an :class:`AuditEntry`; a step the state does not allow raises
-:class:`~ratecard.errors.StateError`, a step by the wrong role
+:class:`~ratecard.errors.RequestStateError`, a step by the wrong role
 :class:`~ratecard.errors.PermissionDenied`. Nothing here reads a clock: callers pass times.
 """
 
@@ -27,7 +27,7 @@ from typing import Literal, NamedTuple
 from ratecard.accounts import ACCOUNT_SID
 from ratecard.deflex.checklist import Finding
 from ratecard.deflex.resources import Worker
-from ratecard.errors import DeflexError, DeflexRefused, PermissionDenied, StateError
+from ratecard.errors import DeflexError, DeflexRefused, PermissionDenied, RequestStateError
 from ratecard.money import D, mul, round_money
 
 Role = Literal["account", "support"]
@@ -183,7 +183,7 @@ def _step(
 ) -> DeflexRequest:
     """Check the state allows ``action`` and time runs forward; append the audit entry."""
     if action not in ALLOWED[request.status]:
-        raise StateError(action, request.status, ALLOWED[request.status])
+        raise RequestStateError(action, request.status, ALLOWED[request.status])
     at = _utc(at, "time")
     last = request.audit[-1].at
     if at < last:

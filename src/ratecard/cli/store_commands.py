@@ -1,0 +1,367 @@
+"""Commands of the system of record: ``db``, ``accounts``, ``import`` and ``invoices``.
+
+Registered on the main app by :func:`register`. Errors print to stderr and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ratecard.billing.periods import Month
+from ratecard.errors import RatecardError
+from ratecard.service import accounts as account_service
+from ratecard.service import invoices as invoice_service
+from ratecard.service.importer import file_format, import_file
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database
+
+db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
+invoices_app = typer.Typer(help="Generate, finalize, show and void invoices.", no_args_is_help=True)
+
+out = Console(width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class ShowFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOption = Annotated[Format, typer.Option(help="table or json.")]
+MonthOption = Annotated[str, typer.Option(help="The month, YYYY-MM.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def _emit(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+def _month(text: str) -> Month:
+    try:
+        return Month.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--month") from None
+
+
+def _open(settings: Settings, require_schema: bool = True) -> Database:
+    db = Database(settings.database_url)
+    if require_schema:
+        db.require_current()
+    return db
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except RatecardError as exc:
+        fail(str(exc))
+
+
+# -- db ------------------------------------------------------------------------------------
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the database (SQLite file or PostgreSQL schema) at the newest revision."""
+    _migrate("initialized")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration the database does not have yet."""
+    _migrate("upgraded")
+
+
+def _migrate(verb: str) -> None:
+    settings = _settings()
+    try:
+        db = _open(settings, require_schema=False)
+        revision = db.upgrade()
+    except RatecardError as exc:
+        fail(str(exc))
+    out.print(f"database {db.safe_url} {verb}: schema revision {revision}", highlight=False)
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: Annotated[str, typer.Option(help="The account's name.")],
+    parent: Annotated[str | None, typer.Option(help="Parent account sid (a subaccount).")] = None,
+    created: Annotated[
+        str | None, typer.Option(help="Creation date, YYYY-MM-DD (default: today).")
+    ] = None,
+    created_with_flex: Annotated[
+        bool, typer.Option("--created-with-flex", help="Flex was provisioned at creation.")
+    ] = False,
+    format: FormatOption = Format.table,
+    sid: Annotated[
+        str | None, typer.Option(help="Use this sid (AC + 32 hex) instead of a new one.")
+    ] = None,
+) -> None:
+    """Create an account and print its auth token (shown this once only)."""
+    try:
+        day = None if created is None else date.fromisoformat(created)
+    except ValueError:
+        fail(f"--created: not a date YYYY-MM-DD: {created!r}")
+    try:
+        account, token = account_service.create_account(
+            _open(_settings()), name, parent, day, created_with_flex, sid=sid
+        )
+    except RatecardError as exc:
+        fail(str(exc))
+    if format is Format.json:
+        _emit({"sid": account.sid, "auth_token": token})
+        return
+    out.print(f"account {account.sid} ({account.name}) created", highlight=False)
+    out.print(f"auth token: {token}  (shown once; only its hash is stored)", highlight=False)
+
+
+@accounts_app.command("list")
+def accounts_list(format: FormatOption = Format.table) -> None:
+    """List the stored accounts."""
+    try:
+        found = account_service.list_accounts(_open(_settings()))
+    except RatecardError as exc:
+        fail(str(exc))
+    rows: list[dict[str, Any]] = [
+        {
+            "sid": a.sid,
+            "name": a.name,
+            "parent": a.parent,
+            "created": a.created.isoformat(),
+            "created_with_flex": a.created_with_flex,
+        }
+        for a in found
+    ]
+    if format is Format.json:
+        _emit({"accounts": rows})
+        return
+    table = Table("sid", "name", "parent", "created", "created with Flex")
+    for a in found:
+        flex = "yes" if a.created_with_flex else "no"
+        table.add_row(a.sid, a.name, a.parent or "", a.created.isoformat(), flex)
+    out.print(table)
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+def import_command(
+    file: Annotated[Path, typer.Argument(help="Events: .jsonl, .csv or .parquet.")],
+    format: FormatOption = Format.table,
+) -> None:
+    """Import an event file; refused lines go to FILE.rejects.jsonl. Safe to re-run."""
+    settings = _settings()
+    try:
+        db = _open(settings)
+        file_format(file)
+        with Progress(
+            TextColumn("[bold]importing[/] {task.description}"),
+            BarColumn(),
+            DownloadColumn() if file_format(file) != "parquet" else TextColumn(""),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(file.name, total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = import_file(db, file, settings, progress)
+    except RatecardError as exc:
+        fail(str(exc))
+    counts = {"stored": result.stored, "duplicates": result.duplicates, "refused": result.refused}
+    if format is Format.json:
+        _emit(counts)
+    else:
+        out.print(
+            f"{file}: stored {result.stored}, duplicates {result.duplicates}, "
+            f"refused {result.refused}",
+            highlight=False,
+        )
+    if result.rejects is not None:
+        err.print(f"refused lines and their reasons: {result.rejects}", highlight=False)
+        raise typer.Exit(1)
+
+
+# -- invoices ------------------------------------------------------------------------------
+
+
+@invoices_app.command("generate")
+def invoices_generate(
+    month: MonthOption,
+    account: Annotated[str | None, typer.Option(help="Only this billing account.")] = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Compute draft invoices from stored events (finalized invoices are left alone)."""
+    period = _month(month)
+    settings = _settings()
+    try:
+        results = invoice_service.generate(_open(settings), period, settings, account)
+    except RatecardError as exc:
+        fail(str(exc))
+    rows = [
+        {
+            "account": r.account,
+            "month": r.month,
+            "action": r.action,
+            "total": r.total,
+            "currency": r.currency,
+        }
+        for r in results
+    ]
+    if format is Format.json:
+        _emit({"invoices": rows})
+        return
+    table = Table("account", "month", "draft", "total")
+    for row in rows:
+        table.add_row(
+            row["account"], row["month"], row["action"], f"{row['total']} {row['currency']}"
+        )
+    out.print(table)
+
+
+@invoices_app.command("finalize")
+def invoices_finalize(
+    month: MonthOption,
+    account: Annotated[str, typer.Option(help="The billing account.")],
+) -> None:
+    """Finalize a draft invoice: from now on it never changes."""
+    period = _month(month)
+    try:
+        doc = invoice_service.finalize(_open(_settings()), period, account)
+    except RatecardError as exc:
+        fail(str(exc))
+    out.print(f"finalized the {period} invoice of {account}: {doc['total']} {doc['currency']}")
+
+
+@invoices_app.command("void")
+def invoices_void(
+    month: MonthOption,
+    account: Annotated[str, typer.Option(help="The billing account.")],
+) -> None:
+    """Void the month's invoice (a draft, or a finalized one); it is kept, marked void."""
+    period = _month(month)
+    try:
+        previous = invoice_service.void(_open(_settings()), period, account)
+    except RatecardError as exc:
+        fail(str(exc))
+    out.print(f"voided the {period} invoice of {account} (it was {previous})", highlight=False)
+
+
+@invoices_app.command("show")
+def invoices_show(
+    month: MonthOption,
+    account: Annotated[str | None, typer.Option(help="Only this billing account.")] = None,
+    format: Annotated[ShowFormat, typer.Option(help="table, json or csv.")] = ShowFormat.table,
+) -> None:
+    """Print stored invoices of a month with their status."""
+    period = _month(month)
+    try:
+        docs = invoice_service.show(_open(_settings()), period, account)
+    except RatecardError as exc:
+        fail(str(exc))
+    if format is ShowFormat.json:
+        _emit(docs[0] if account is not None else {"invoices": docs})
+    elif format is ShowFormat.csv:
+        _write_csv(docs)
+    else:
+        for doc in docs:
+            _print_doc(doc)
+
+
+CSV_COLUMNS = (
+    "account",
+    "month",
+    "status",
+    "section",
+    "category",
+    "description",
+    "kind",
+    "tier",
+    "quantity",
+    "unit",
+    "unit_price",
+    "precise_amount",
+    "amount",
+    "original_month",
+)
+
+
+def _write_csv(docs: list[dict[str, Any]]) -> None:
+    writer = csv.DictWriter(sys.stdout, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for doc in docs:
+        sections = [(doc["account"], doc["lines"])]
+        sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
+        for section, lines in sections:
+            for line in lines:
+                head = {"account": doc["account"], "month": doc["month"], "status": doc["status"]}
+                writer.writerow({**line, **head, "section": section})
+
+
+def _print_doc(doc: dict[str, Any]) -> None:
+    out.print(
+        f"[bold]Invoice {doc['month']}[/]  {doc['name']} ({doc['account']})  "
+        f"catalog {doc['catalog']}  [bold]{doc['status']}[/]",
+        highlight=False,
+    )
+    sections = [("", doc["lines"], doc["total"])]
+    sections += [
+        (f"  of which {p['name']} ({p['account']})", p["lines"], p["total"])
+        for p in doc["subaccounts"]
+        if p["lines"]
+    ]
+    for title, lines, total in sections:
+        table = Table(title=title or None, title_justify="left", show_footer=True)
+        table.add_column("category", footer="total")
+        table.add_column("tier")
+        table.add_column("quantity", justify="right")
+        table.add_column("unit price", justify="right")
+        table.add_column(f"amount ({doc['currency']})", justify="right", footer=total)
+        for line in lines:
+            label = line["tier"] or ""
+            if line["kind"] == "adjustment":
+                label = f"adjustment for {line['original_month']}" + (
+                    f" ({label})" if label else ""
+                )
+            elif line["kind"] != "usage":
+                label = line["kind"].replace("_", " ") + (f" ({label})" if label else "")
+            table.add_row(
+                line["category"], label, line["quantity"], line["unit_price"] or "", line["amount"]
+            )
+        out.print(table)
+    out.print()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the store's commands to the main ``ratecard`` app."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(invoices_app, name="invoices")
+    app.command("import")(import_command)

@@ -1,0 +1,192 @@
+"""Idempotent ingestion of usage events (SPEC section 7).
+
+An event is identified by (account, id). Storing it is one ``INSERT ... ON CONFLICT DO
+NOTHING`` under the unique constraint on that pair; an event that was not inserted already
+exists, and comparing canonical JSON tells an exact resend (a *duplicate*, a no-op) from a
+reuse of the id with different content (a *conflict*, refused). The constraint, not a prior
+read, decides, so concurrent writers of overlapping batches store every event exactly once.
+
+* :func:`ingest_batch`: all or nothing. Any invalid, unknown-account, conflicting or (under
+  the ``reject`` policy) late event refuses the whole batch; the error lists every one.
+* :func:`store_events`: the per-event form used by file imports: refused events are
+  returned with their problems and everything else in the batch is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ratecard.billing.periods import Month
+from ratecard.errors import ConflictError, EventError, Problem
+from ratecard.service.settings import LatePolicy, Settings
+from ratecard.store.database import Database, retrying
+from ratecard.store.repositories import NewEvent
+from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.usage.events import Event, event_fingerprint, parse_event
+
+
+@dataclass
+class Outcome:
+    """Counts of one ingestion: stored now, already stored (duplicates), refused."""
+
+    stored: int = 0
+    duplicates: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        return len({p.where for p in self.problems})
+
+    def add(self, other: Outcome) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.problems.extend(other.problems)
+
+
+def validate(items: Sequence[tuple[str, Any]]) -> tuple[list[tuple[str, Event]], list[Problem]]:
+    """Parse ``(where, object)`` pairs: the valid events and the problems of the others."""
+    events: list[tuple[str, Event]] = []
+    problems: list[Problem] = []
+    for where, data in items:
+        try:
+            events.append((where, parse_event(data, where)))
+        except EventError as exc:
+            problems.extend(exc.problems)
+    return events, problems
+
+
+def store_events(
+    uow: UnitOfWork,
+    events: Sequence[tuple[str, Event]],
+    policy: LatePolicy,
+    now: datetime,
+) -> Outcome:
+    """Store the acceptable events of a batch inside the caller's transaction.
+
+    Returns the counts and one problem per refused event (unknown account, id reused with
+    different content, late under the ``reject`` policy). Refused events are not written.
+    """
+    outcome = Outcome()
+    accepted, fingerprints = _dedupe_batch(events, outcome)
+    accepted = _check_accounts(uow, accepted, policy, outcome)
+    rows = [
+        NewEvent(e.account, e.id, e.type, e.time, fingerprints[(e.account, e.id)])
+        for _, e in accepted
+    ]
+    inserted = uow.events.insert_new(rows, now)
+    outcome.stored += len(inserted)
+    missing = [(e.account, e.id) for _, e in accepted if (e.account, e.id) not in inserted]
+    stored = uow.events.bodies(missing)
+    for where, event in accepted:
+        key = (event.account, event.id)
+        if key in inserted:
+            continue
+        if stored.get(key) == fingerprints[key]:
+            outcome.duplicates += 1
+        else:
+            outcome.problems.append(
+                Problem(
+                    where,
+                    f"event id {event.id!r} is already stored for account {event.account} "
+                    "with different content (a resend must be identical)",
+                    "id",
+                )
+            )
+    return outcome
+
+
+def _dedupe_batch(
+    events: Sequence[tuple[str, Event]], outcome: Outcome
+) -> tuple[list[tuple[str, Event]], dict[tuple[str, str], str]]:
+    """Drop exact repeats inside the batch (duplicates); refuse repeats that differ."""
+    first: dict[tuple[str, str], tuple[str, str]] = {}
+    kept: list[tuple[str, Event]] = []
+    for where, event in events:
+        key = (event.account, event.id)
+        fingerprint = event_fingerprint(event)
+        seen = first.get(key)
+        if seen is None:
+            first[key] = (where, fingerprint)
+            kept.append((where, event))
+        elif seen[1] == fingerprint:
+            outcome.duplicates += 1
+        else:
+            outcome.problems.append(
+                Problem(
+                    where,
+                    f"event id {event.id!r} was already used at {seen[0]} with different "
+                    "content (a resend must be identical)",
+                    "id",
+                )
+            )
+    return kept, {key: fp for key, (_, fp) in first.items()}
+
+
+def _check_accounts(
+    uow: UnitOfWork,
+    events: list[tuple[str, Event]],
+    policy: LatePolicy,
+    outcome: Outcome,
+) -> list[tuple[str, Event]]:
+    parents = uow.accounts.parents(e.account for _, e in events)
+    finalized: set[tuple[str, str]] = set()
+    if policy is LatePolicy.REJECT:
+        owners = {parent or sid for sid, parent in parents.items()}
+        finalized = uow.invoices.finalized_months(owners)
+    kept = []
+    for where, event in events:
+        if event.account not in parents:
+            outcome.problems.append(
+                Problem(
+                    where,
+                    f"account {event.account} does not exist; create it first "
+                    "('ratecard accounts create')",
+                    "account",
+                )
+            )
+            continue
+        owner = parents[event.account] or event.account
+        month = str(Month.of(event.time))
+        if (owner, month) in finalized:
+            outcome.problems.append(
+                Problem(
+                    where,
+                    f"the {month} invoice of billing account {owner} is finalized and the "
+                    "late-event policy is 'reject': events for that month are refused",
+                    "time",
+                )
+            )
+            continue
+        kept.append((where, event))
+    return kept
+
+
+def ingest_batch(
+    db: Database,
+    items: Sequence[Any],
+    settings: Settings,
+    now: datetime | None = None,
+    label: str = "events",
+) -> Outcome:
+    """Store a batch atomically: every event, or none and an EventError naming each bad one.
+
+    ``items`` are event objects (dicts); problems are located as ``events[INDEX]``. A
+    conflict with a stored event raises :class:`~ratecard.errors.ConflictError`.
+    """
+    events, problems = validate([(f"{label}[{i}]", item) for i, item in enumerate(items)])
+    if problems:
+        raise EventError(problems)
+
+    def work() -> Outcome:
+        with UnitOfWork(db) as uow:
+            outcome = store_events(uow, events, settings.late_policy, now or datetime.now(UTC))
+            if outcome.problems:
+                conflict = all(p.field == "id" for p in outcome.problems)
+                raise (ConflictError if conflict else EventError)(outcome.problems)
+            uow.commit()
+            return outcome
+
+    return retrying(work)

@@ -1,0 +1,267 @@
+"""Invoice handlers: generate drafts from stored events, finalize, void, show.
+
+The service loads plain values (accounts, events parsed from their stored canonical JSON),
+calls the pure month pipeline :func:`ratecard.billing.monthly.bill_month`, and stores the
+invoice JSON exactly as :func:`ratecard.billing.serialize.invoice_to_dict` produced it, plus
+adjustment lines for late events of finalized months (:mod:`ratecard.service.adjustments`).
+Regenerating a draft from the same data gives the identical document; a finalized document is
+never written again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ratecard.accounts import Account
+from ratecard.billing.monthly import bill_month
+from ratecard.billing.periods import Month
+from ratecard.billing.serialize import invoice_to_dict
+from ratecard.catalog import Catalog, load_catalog
+from ratecard.errors import NotFoundError, StateError
+from ratecard.money import D
+from ratecard.service.adjustments import (
+    Doc,
+    adjustment_lines,
+    adjustments_of,
+    lines_for,
+    with_adjustments,
+)
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database, retrying
+from ratecard.store.repositories import LineValues, StoredInvoice
+from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.usage.events import Event, parse_event
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What ``generate`` did for one billing account: created, updated, unchanged, finalized."""
+
+    account: str
+    month: str
+    action: str
+    total: str
+    currency: str
+
+
+def render(doc: Doc) -> str:
+    """The stored text of an invoice document (the bytes that never change once final)."""
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _load_events(uow: UnitOfWork, members: Sequence[str] | None, month: Month) -> list[Event]:
+    bodies = uow.events.for_billing(members, month.start, month.end)
+    return [parse_event(json.loads(body), "stored event") for body in bodies]
+
+
+def _members(accounts: Sequence[Account], owner: str) -> list[str]:
+    return [a.sid for a in accounts if a.sid == owner or a.parent == owner]
+
+
+def _billing_account(accounts: Sequence[Account], sid: str) -> Account:
+    found = next((a for a in accounts if a.sid == sid), None)
+    if found is None:
+        raise NotFoundError(f"account {sid} does not exist")
+    if found.parent is not None:
+        raise NotFoundError(
+            f"account {sid} is a subaccount of {found.parent}: its usage is invoiced to the "
+            "parent; use --account " + found.parent
+        )
+    return found
+
+
+def generate(
+    db: Database,
+    month: Month,
+    settings: Settings,
+    only: str | None = None,
+    now: datetime | None = None,
+) -> list[Generated]:
+    """Compute and store draft invoices of ``month`` for every billing account (or ``only``)."""
+    catalog = load_catalog(settings.catalog)
+
+    def work() -> list[Generated]:
+        with UnitOfWork(db) as uow:
+            uow.events.freeze()
+            accounts = uow.accounts.list()
+            if only is not None:
+                _billing_account(accounts, only)
+            through = uow.events.last_seq()
+            members = _members(accounts, only) if only else None
+            events = _load_events(uow, members, month)
+            invoices = bill_month(catalog, accounts, events, month, only)
+            results = []
+            for invoice in invoices:
+                doc = invoice_to_dict(invoice)
+                results.append(
+                    _store(uow, catalog, accounts, doc, month, through, now or datetime.now(UTC))
+                )
+            uow.commit()
+            return results
+
+    return retrying(work)
+
+
+def _store(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    doc: Doc,
+    month: Month,
+    through: int,
+    now: datetime,
+) -> Generated:
+    owner = doc["account"]
+    existing = uow.invoices.current(owner, str(month))
+    if existing is not None and existing.status == "finalized":
+        stored = json.loads(existing.document)
+        return Generated(owner, str(month), "finalized", stored["total"], stored["currency"])
+    earlier = uow.invoices.finalized_before(owner, str(month))
+    doc = _adjusted(uow, catalog, accounts, doc, earlier)
+    text = render(doc)
+    values: dict[str, Any] = {
+        "account_sid": owner,
+        "month": str(month),
+        "currency": doc["currency"],
+        "total": D(doc["total"]),
+        "document": text,
+        "through_seq": through,
+        "basis": _basis(earlier),
+        "generated_at": now,
+    }
+    lines = _line_values(doc)
+    if existing is None:
+        uow.invoices.add_draft(values, lines)
+        action = "created"
+    else:
+        uow.invoices.replace_draft(existing.id, values, lines)
+        action = "unchanged" if existing.document == text else "updated"
+    return Generated(owner, str(month), action, doc["total"], doc["currency"])
+
+
+def _basis(earlier: Sequence[StoredInvoice]) -> str:
+    return ",".join(str(inv.id) for inv in earlier)
+
+
+def _adjusted(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    doc: Doc,
+    earlier: Sequence[StoredInvoice],
+) -> Doc:
+    """``doc`` plus adjustment lines for late events of earlier finalized months."""
+    owner = doc["account"]
+    members = _members(accounts, owner)
+    docs = {inv.month: json.loads(inv.document) for inv in earlier}
+    main: list[Doc] = []
+    per_account: dict[str, list[Doc]] = {}
+    for inv in earlier:
+        past = Month.parse(inv.month)
+        if not uow.events.stored_after(members, inv.through_seq, past.start, past.end):
+            continue
+        (again,) = bill_month(catalog, accounts, _load_events(uow, members, past), past, owner)
+        rebilled = invoice_to_dict(again)
+        later = [d for m, d in docs.items() if m > inv.month]
+        for account in [None, *(p["account"] for p in rebilled["subaccounts"])]:
+            billed = lines_for(docs[inv.month], account) + adjustments_of(
+                inv.month, [line for d in later for line in lines_for(d, account)]
+            )
+            extra = adjustment_lines(
+                lines_for(rebilled, account), billed, inv.month, doc["currency"]
+            )
+            if account is None:
+                main.extend(extra)
+            elif extra:
+                per_account.setdefault(account, []).extend(extra)
+    if not main and not per_account:
+        return doc
+    return with_adjustments(doc, main, per_account, doc["currency"])
+
+
+def _line_values(doc: Doc) -> list[LineValues]:
+    sections: list[tuple[str | None, list[Doc]]] = [(None, doc["lines"])]
+    sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
+    return [
+        LineValues(
+            account=account,
+            category=line["category"],
+            kind=line["kind"],
+            pool=line["pool"],
+            tier=line["tier"],
+            quantity=D(line["quantity"]),
+            unit=line["unit"],
+            unit_price=None if line["unit_price"] is None else D(line["unit_price"]),
+            precise_amount=D(line["precise_amount"]),
+            amount=D(line["amount"]),
+            original_month=line.get("original_month"),
+        )
+        for account, lines in sections
+        for line in lines
+    ]
+
+
+def finalize(db: Database, month: Month, account: str, now: datetime | None = None) -> Doc:
+    """Finalize the month's draft of ``account``; its document never changes again."""
+
+    def work() -> Doc:
+        with UnitOfWork(db) as uow:
+            invoice = _require(uow, account, month)
+            if invoice.status != "draft":
+                raise StateError(
+                    f"the {month} invoice of {account} is already {invoice.status}; "
+                    "only a draft can be finalized"
+                )
+            if _basis(uow.invoices.finalized_before(account, str(month))) != invoice.basis:
+                raise StateError(
+                    f"the {month} draft of {account} is stale: an earlier month was finalized "
+                    "since it was generated; run 'ratecard invoices generate' again"
+                )
+            uow.invoices.set_status(invoice.id, "draft", "finalized", now or datetime.now(UTC))
+            uow.commit()
+            doc: Doc = json.loads(invoice.document)
+            return doc
+
+    return retrying(work)
+
+
+def void(db: Database, month: Month, account: str, now: datetime | None = None) -> str:
+    """Void the month's invoice of ``account`` (draft or finalized); return its old status."""
+
+    def work() -> str:
+        with UnitOfWork(db) as uow:
+            invoice = _require(uow, account, month)
+            uow.invoices.set_status(invoice.id, invoice.status, "void", now or datetime.now(UTC))
+            uow.commit()
+            return invoice.status
+
+    return retrying(work)
+
+
+def _require(uow: UnitOfWork, account: str, month: Month) -> StoredInvoice:
+    invoice = uow.invoices.current(account, str(month))
+    if invoice is None:
+        raise NotFoundError(
+            f"no open invoice of {account} for {month}; run 'ratecard invoices generate "
+            f"--month {month} --account {account}' first"
+        )
+    return invoice
+
+
+def show(db: Database, month: Month, account: str | None = None) -> list[Doc]:
+    """Stored invoice documents of ``month`` (one account's, or all), each with its status."""
+    with UnitOfWork(db) as uow:
+        if account is not None:
+            found = uow.invoices.latest(account, str(month))
+            if found is None:
+                raise NotFoundError(f"no invoice of {account} for {month}")
+            stored = [found]
+        else:
+            everything = uow.invoices.for_month(str(month))
+            current = {inv.account for inv in everything if inv.status != "void"}
+            stored = [i for i in everything if i.status != "void" or i.account not in current]
+    return [{**json.loads(inv.document), "status": inv.status} for inv in stored]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the ratecard schema (one file per revision in ``versions/``)."""

@@ -1,0 +1,356 @@
+"""Repositories: all the SQL of ratecard. They never commit; the unit of work's owner does.
+
+Rows cross this boundary as plain values (:class:`~ratecard.accounts.Account`, canonical event
+JSON, :class:`StoredInvoice`), never as ORM objects, so the service and the core stay free of
+the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Table, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ratecard.accounts import Account
+from ratecard.store.tables import AccountRow, EventRow, InvoiceLineRow, InvoiceRow
+
+#: Event types whose history before a month changes the month's charges (anniversaries).
+HISTORY_TYPES = ("number_purchased", "number_released")
+_KEY_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready to store: its canonical JSON ``body`` and the indexed columns."""
+
+    account: str
+    event_id: str
+    type: str
+    time: datetime
+    body: str
+
+
+@dataclass(frozen=True)
+class StoredInvoice:
+    """An invoice as stored: its JSON document (text, exactly as produced) and lifecycle."""
+
+    id: int
+    account: str
+    month: str
+    status: str
+    document: str
+    through_seq: int
+    basis: str
+    generated_at: datetime
+    finalized_at: datetime | None
+    voided_at: datetime | None
+
+
+@dataclass(frozen=True)
+class LineValues:
+    """The columns of one stored invoice line (money exact; ``amount`` already rounded)."""
+
+    account: str | None
+    category: str
+    kind: str
+    pool: str | None
+    tier: str | None
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal | None
+    precise_amount: Decimal
+    amount: Decimal
+    original_month: str | None
+
+
+def _account(row: AccountRow) -> Account:
+    return Account(row.sid, row.name, row.created, row.created_with_flex, row.parent_sid)
+
+
+class AccountRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, account: Account, token_hash: str, recorded_at: datetime) -> None:
+        self.session.add(
+            AccountRow(
+                sid=account.sid,
+                name=account.name,
+                parent_sid=account.parent,
+                created=account.created,
+                created_with_flex=account.created_with_flex,
+                auth_token_hash=token_hash,
+                recorded_at=recorded_at,
+            )
+        )
+        self.session.flush()
+
+    def get(self, sid: str) -> Account | None:
+        row = self.session.get(AccountRow, sid)
+        return None if row is None else _account(row)
+
+    def token_hash(self, sid: str) -> str | None:
+        return self.session.scalar(select(AccountRow.auth_token_hash).where(AccountRow.sid == sid))
+
+    def list(self) -> list[Account]:
+        rows = self.session.scalars(select(AccountRow).order_by(AccountRow.created, AccountRow.sid))
+        return [_account(row) for row in rows]
+
+    def parents(self, sids: Iterable[str]) -> dict[str, str | None]:
+        """Each stored account among ``sids`` with its parent (None for a parent account)."""
+        wanted = sorted(set(sids))
+        found: dict[str, str | None] = {}
+        for i in range(0, len(wanted), _KEY_CHUNK):
+            chunk = wanted[i : i + _KEY_CHUNK]
+            rows = self.session.execute(
+                select(AccountRow.sid, AccountRow.parent_sid).where(AccountRow.sid.in_(chunk))
+            )
+            for sid, parent in rows:
+                found[sid] = parent
+        return found
+
+
+class EventRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def insert_new(self, events: Sequence[NewEvent], stored_at: datetime) -> set[tuple[str, str]]:
+        """Insert the events whose (account, id) is not stored yet; return the inserted keys.
+
+        One ``INSERT ... ON CONFLICT DO NOTHING``: the unique constraint, not a prior read,
+        decides, so concurrent writers of the same events store each exactly once.
+        """
+        if not events:
+            return set()
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = cast(Table, EventRow.__table__)
+        statement = (
+            insert(table)
+            .on_conflict_do_nothing(index_elements=["account_sid", "event_id"])
+            .returning(table.c.account_sid, table.c.event_id)
+        )
+        params = [
+            {
+                "account_sid": e.account,
+                "event_id": e.event_id,
+                "type": e.type,
+                "time": e.time,
+                "body": e.body,
+                "stored_at": stored_at,
+            }
+            for e in events
+        ]
+        result = self.session.connection().execute(statement, params)
+        return {(row[0], row[1]) for row in result}
+
+    def bodies(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored canonical JSON of each stored (account, event id) among ``keys``."""
+        wanted = sorted(set(keys))
+        found: dict[tuple[str, str], str] = {}
+        pair = tuple_(EventRow.account_sid, EventRow.event_id)
+        for i in range(0, len(wanted), _KEY_CHUNK):
+            chunk = wanted[i : i + _KEY_CHUNK]
+            rows = self.session.execute(
+                select(EventRow.account_sid, EventRow.event_id, EventRow.body).where(
+                    pair.in_(chunk)
+                )
+            )
+            found.update({(a, e): body for a, e, body in rows})
+        return found
+
+    def for_billing(
+        self, accounts: Sequence[str] | None, start: datetime, end: datetime
+    ) -> list[str]:
+        """Canonical JSON of events that bear on ``[start, end)``, in storage order.
+
+        Events in the period, plus number history before it (anniversary charges).
+        """
+        query = select(EventRow.body).where(
+            EventRow.time < end,
+            or_(EventRow.time >= start, EventRow.type.in_(HISTORY_TYPES)),
+        )
+        if accounts is not None:
+            query = query.where(EventRow.account_sid.in_(accounts))
+        return list(self.session.scalars(query.order_by(EventRow.seq)))
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(EventRow)) or 0
+
+    def last_seq(self) -> int:
+        """The highest ingestion sequence stored (0 when empty)."""
+        return self.session.scalar(select(func.max(EventRow.seq))) or 0
+
+    def stored_after(
+        self, accounts: Sequence[str], seq: int, start: datetime, end: datetime
+    ) -> bool:
+        """Whether an event bearing on ``[start, end)`` was stored after sequence ``seq``."""
+        query = select(EventRow.seq).where(
+            EventRow.account_sid.in_(accounts),
+            EventRow.seq > seq,
+            EventRow.time < end,
+            or_(EventRow.time >= start, EventRow.type.in_(HISTORY_TYPES)),
+        )
+        return self.session.scalar(query.limit(1)) is not None
+
+    def freeze(self) -> None:
+        """Wait for in-flight ingestions and hold new ones until the transaction ends.
+
+        PostgreSQL hands out sequence numbers before commit, so an invoice's high-water mark is
+        only sound once no ingestion is in flight. SQLite transactions already hold the write
+        lock (BEGIN IMMEDIATE).
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.connection().exec_driver_sql("LOCK TABLE events IN SHARE MODE")
+
+
+def _stored(row: InvoiceRow) -> StoredInvoice:
+    return StoredInvoice(
+        id=row.id,
+        account=row.account_sid,
+        month=row.month,
+        status=row.status,
+        document=row.document,
+        through_seq=row.through_seq,
+        basis=row.basis,
+        generated_at=row.generated_at,
+        finalized_at=row.finalized_at,
+        voided_at=row.voided_at,
+    )
+
+
+class InvoiceRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def current(self, account: str, month: str) -> StoredInvoice | None:
+        """The month's draft or finalized invoice (not a void one)."""
+        row = self.session.scalar(
+            select(InvoiceRow).where(
+                InvoiceRow.account_sid == account,
+                InvoiceRow.month == month,
+                InvoiceRow.status != "void",
+            )
+        )
+        return None if row is None else _stored(row)
+
+    def latest(self, account: str, month: str) -> StoredInvoice | None:
+        """The month's current invoice, else its most recently voided one."""
+        current = self.current(account, month)
+        if current is not None:
+            return current
+        row = self.session.scalar(
+            select(InvoiceRow)
+            .where(InvoiceRow.account_sid == account, InvoiceRow.month == month)
+            .order_by(InvoiceRow.id.desc())
+            .limit(1)
+        )
+        return None if row is None else _stored(row)
+
+    def for_month(self, month: str) -> list[StoredInvoice]:
+        rows = self.session.scalars(
+            select(InvoiceRow).where(InvoiceRow.month == month).order_by(InvoiceRow.account_sid)
+        )
+        return [_stored(row) for row in rows]
+
+    def finalized_before(self, account: str, month: str) -> list[StoredInvoice]:
+        """Finalized invoices of ``account`` for months before ``month``, oldest first."""
+        rows = self.session.scalars(
+            select(InvoiceRow)
+            .where(
+                InvoiceRow.account_sid == account,
+                InvoiceRow.month < month,
+                InvoiceRow.status == "finalized",
+            )
+            .order_by(InvoiceRow.month)
+        )
+        return [_stored(row) for row in rows]
+
+    def finalized_months(self, accounts: Iterable[str]) -> set[tuple[str, str]]:
+        """(account, month) of every finalized invoice of ``accounts``."""
+        rows = self.session.execute(
+            select(InvoiceRow.account_sid, InvoiceRow.month).where(
+                InvoiceRow.account_sid.in_(sorted(set(accounts))),
+                InvoiceRow.status == "finalized",
+            )
+        )
+        return {(a, m) for a, m in rows}
+
+    def add_draft(self, values: dict[str, Any], lines: Sequence[LineValues]) -> int:
+        row = InvoiceRow(status="draft", finalized_at=None, voided_at=None, **values)
+        self.session.add(row)
+        self.session.flush()
+        self._write_lines(row.id, lines)
+        return row.id
+
+    def replace_draft(
+        self, invoice_id: int, values: dict[str, Any], lines: Sequence[LineValues]
+    ) -> None:
+        changed = self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id == invoice_id, InvoiceRow.status == "draft")
+            .values(**values)
+        )
+        assert changed.rowcount == 1, "only a draft can be replaced"  # type: ignore[attr-defined]
+        self.session.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id == invoice_id))
+        self._write_lines(invoice_id, lines)
+
+    def set_status(self, invoice_id: int, old: str, new: str, at: datetime) -> bool:
+        """Move an invoice from status ``old`` to ``new``; False if it was not in ``old``."""
+        stamp = {"finalized": {"finalized_at": at}, "void": {"voided_at": at}}[new]
+        changed = self.session.execute(
+            update(InvoiceRow)
+            .where(InvoiceRow.id == invoice_id, InvoiceRow.status == old)
+            .values(status=new, **stamp)
+        )
+        return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+    def lines(self, invoice_id: int) -> list[LineValues]:
+        rows = self.session.scalars(
+            select(InvoiceLineRow)
+            .where(InvoiceLineRow.invoice_id == invoice_id)
+            .order_by(InvoiceLineRow.position)
+        )
+        return [
+            LineValues(
+                r.account_sid,
+                r.category,
+                r.kind,
+                r.pool,
+                r.tier,
+                r.quantity,
+                r.unit,
+                r.unit_price,
+                r.precise_amount,
+                r.amount,
+                r.original_month,
+            )
+            for r in rows
+        ]
+
+    def _write_lines(self, invoice_id: int, lines: Sequence[LineValues]) -> None:
+        self.session.add_all(
+            InvoiceLineRow(
+                invoice_id=invoice_id,
+                position=i,
+                account_sid=line.account,
+                category=line.category,
+                kind=line.kind,
+                pool=line.pool,
+                tier=line.tier,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                precise_amount=line.precise_amount,
+                amount=line.amount,
+                original_month=line.original_month,
+            )
+            for i, line in enumerate(lines)
+        )
+        self.session.flush()

@@ -1,0 +1,228 @@
+"""The stored rows (SQLAlchemy 2 declarative). Only repositories and migrations use them.
+
+Money and quantities are :class:`~ratecard.store.types.ExactDecimal`; times are
+:class:`~ratecard.store.types.UTCDateTime`. A schema change is a new Alembic migration in
+``store/migrations/versions`` (a test checks that the migrations build exactly these tables).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ratecard.store.types import ExactDecimal, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: An auto-incrementing 64-bit key on PostgreSQL; SQLite needs INTEGER to alias the rowid.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+Sid = String(34)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    parent_sid: Mapped[str | None] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    created: Mapped[date] = mapped_column(Date)
+    created_with_flex: Mapped[bool] = mapped_column(Boolean)
+    auth_token_hash: Mapped[str] = mapped_column(String(256))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventRow(Base):
+    """One usage event: its canonical JSON plus the columns it is looked up by.
+
+    ``seq`` is the ingestion sequence: invoices record the highest one they include, so an
+    event stored after a month was finalized is found as late.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("account_sid", "event_id"),
+        Index(None, "account_sid", "time"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"))
+    event_id: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(32))
+    time: Mapped[datetime] = mapped_column(UTCDateTime)
+    body: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InvoiceRow(Base):
+    """An invoice: its JSON document exactly as produced, and its lifecycle.
+
+    ``document`` never changes once ``status`` is ``finalized``. ``through_seq`` is the highest
+    event ``seq`` the document includes; ``basis`` lists the finalized invoices (ids) whose
+    adjustments it took into account, so a stale draft cannot be finalized.
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        Index(
+            "uq_invoices_open_month",
+            "account_sid",
+            "month",
+            unique=True,
+            sqlite_where=text("status <> 'void'"),
+            postgresql_where=text("status <> 'void'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"))
+    month: Mapped[str] = mapped_column(String(7))
+    status: Mapped[str] = mapped_column(String(16))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(ExactDecimal)
+    document: Mapped[str] = mapped_column(Text)
+    through_seq: Mapped[int] = mapped_column(BigInteger)
+    basis: Mapped[str] = mapped_column(Text)
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InvoiceLineRow(Base):
+    """One line of an invoice (``account_sid`` set: a line of that subaccount's breakdown).
+
+    Money in the invoice currency: ``precise_amount`` exact, ``amount`` rounded half-up to
+    the minor unit once.
+    """
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    account_sid: Mapped[str | None] = mapped_column(Sid)
+    category: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    pool: Mapped[str | None] = mapped_column(String(128))
+    tier: Mapped[str | None] = mapped_column(String(128))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unit: Mapped[str] = mapped_column(String(64))
+    unit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    precise_amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    original_month: Mapped[str | None] = mapped_column(String(7))
+
+
+# Resources of SPEC sections 2 and 5, kept for the Flex and deflexification features.
+
+
+class FlexInstanceRow(Base):
+    __tablename__ = "flex_instances"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    created: Mapped[date] = mapped_column(Date)
+
+
+class FlexPlanPeriodRow(Base):
+    """A Flex instance's plan from ``effective_from`` until the next period of the instance."""
+
+    __tablename__ = "flex_plan_periods"
+    __table_args__ = (UniqueConstraint("instance_sid", "effective_from"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    instance_sid: Mapped[str] = mapped_column(ForeignKey("flex_instances.sid"))
+    plan: Mapped[str] = mapped_column(String(32))
+    effective_from: Mapped[date] = mapped_column(Date)
+
+
+class StudioFlowRow(Base):
+    __tablename__ = "studio_flows"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    definition: Mapped[str] = mapped_column(Text)  # the flow definition, JSON
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "taskrouter_workspaces"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    flex: Mapped[bool] = mapped_column(Boolean)  # the workspace of a Flex instance
+
+
+class TaskQueueRow(Base):
+    __tablename__ = "taskrouter_queues"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    workspace_sid: Mapped[str] = mapped_column(ForeignKey("taskrouter_workspaces.sid"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+
+
+class WorkflowRow(Base):
+    __tablename__ = "taskrouter_workflows"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    workspace_sid: Mapped[str] = mapped_column(ForeignKey("taskrouter_workspaces.sid"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    configuration: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class TwimlAppRow(Base):
+    __tablename__ = "twiml_apps"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    name: Mapped[str] = mapped_column(String(256))
+    voice_url: Mapped[str | None] = mapped_column(String(1024))
+    sms_url: Mapped[str | None] = mapped_column(String(1024))
+    flex_integrated: Mapped[bool] = mapped_column(Boolean)
+
+
+class PhoneNumberRow(Base):
+    """A phone number and where its voice and messaging handlers point.
+
+    ``*_target_kind`` is ``flow`` (a Studio flow sid), ``twiml_app`` (a TwiML app sid) or
+    ``url``; ``*_target`` holds the sid or URL.
+    """
+
+    __tablename__ = "phone_numbers"
+    __table_args__ = (UniqueConstraint("account_sid", "number"),)
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"))
+    number: Mapped[str] = mapped_column(String(16))
+    number_type: Mapped[str] = mapped_column(String(16))
+    voice_target_kind: Mapped[str | None] = mapped_column(String(16))
+    voice_target: Mapped[str | None] = mapped_column(String(1024))
+    sms_target_kind: Mapped[str | None] = mapped_column(String(16))
+    sms_target: Mapped[str | None] = mapped_column(String(1024))

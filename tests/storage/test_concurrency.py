@@ -1,0 +1,72 @@
+"""Concurrent writers of overlapping batches: every event is stored exactly once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ratecard.service.ingest import Outcome, ingest_batch
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database
+from ratecard.store.unit_of_work import UnitOfWork
+
+WRITERS = 4
+EVENTS = 400
+BATCH = 50
+
+
+def _events(account: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "taskrouter_task",
+            "id": f"t{n}",
+            "account": account,
+            "time": "2026-07-01T09:00:00Z",
+            "task": f"WT{n:032d}",
+        }
+        for n in range(EVENTS)
+    ]
+
+
+def _writer(url: str, account: str, writer: int) -> tuple[int, int, int]:
+    """Send all events in overlapping batches, each writer starting at a different offset."""
+    db = Database(url)
+    events = _events(account)
+    shift = writer * EVENTS // WRITERS
+    rotated = events[shift:] + events[:shift]
+    total = Outcome()
+    sent = 0
+    for start in range(0, EVENTS, BATCH // 2):  # every event is sent twice by each writer
+        batch = rotated[start : start + BATCH]
+        total.add(ingest_batch(db, batch, Settings(database_url=url)))
+        sent += len(batch)
+    db.dispose()
+    return total.stored, total.duplicates, sent
+
+
+def _check(db: Database, results: list[tuple[int, int, int]]) -> None:
+    stored = sum(r[0] for r in results)
+    duplicates = sum(r[1] for r in results)
+    sent = sum(r[2] for r in results)
+    with UnitOfWork(db) as uow:
+        assert uow.events.count() == EVENTS
+    assert stored == EVENTS
+    assert stored + duplicates == sent
+
+
+def test_threads_ingesting_overlapping_batches_store_each_event_once(
+    db: Database, db_url: str, account: str
+) -> None:
+    with ThreadPoolExecutor(WRITERS) as pool:
+        results = list(pool.map(lambda w: _writer(db_url, account, w), range(WRITERS)))
+    _check(db, results)
+
+
+def test_processes_ingesting_overlapping_batches_store_each_event_once(
+    db: Database, db_url: str, account: str
+) -> None:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(WRITERS) as pool:
+        results = pool.starmap(_writer, [(db_url, account, w) for w in range(WRITERS)])
+    _check(db, results)
