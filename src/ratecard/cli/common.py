@@ -15,7 +15,7 @@ from ratecard.billing.periods import Month
 
 # Wide enough for invoice tables when stdout is a pipe or a file (Rich would assume 80).
 out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts
 
 
 class Format(StrEnum):
@@ -34,7 +34,7 @@ def parse_month(text: str) -> Month:
     try:
         return Month.parse(text)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="--month") from None
 
 
 def emit_json(data: object) -> None:

@@ -6,19 +6,17 @@ Registered on the main app by :func:`register`. Errors print to stderr and exit 
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ratecard.billing.periods import Month
+from ratecard.cli.common import Format, emit_json, err, fail, out, parse_month
 from ratecard.errors import RatecardError
 from ratecard.service import accounts as account_service
 from ratecard.service import invoices as invoice_service
@@ -30,14 +28,6 @@ db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_
 accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
 invoices_app = typer.Typer(help="Generate, finalize, show and void invoices.", no_args_is_help=True)
 
-out = Console(width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, soft_wrap=True)  # messages stay on one line for scripts
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
 
 class ShowFormat(StrEnum):
     table = "table"
@@ -47,22 +37,8 @@ class ShowFormat(StrEnum):
 
 FormatOption = Annotated[Format, typer.Option(help="table or json.")]
 MonthOption = Annotated[str, typer.Option(help="The month, YYYY-MM.")]
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    raise typer.Exit(code)
-
-
-def _emit(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _month(text: str) -> Month:
-    try:
-        return Month.parse(text)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--month") from None
+_emit = emit_json
+_month = parse_month
 
 
 def _open(settings: Settings, require_schema: bool = True) -> Database:
