@@ -73,9 +73,10 @@ Mode = Literal["pool", "per_unit", "delegate"]
 Key = tuple[str, Month]
 
 _ORDER = ["time", "event_id", "account"]
-_GROUP = ["counter", "tag", "month"]
+_GROUP = ["group"]  # one Int64 per (counter, pool name, month): cheap to group by
 _PIECE_COLUMNS = ["billing_account", "month", "account", "event_id", "combo", "tier", "units"]
 _PART_COLUMNS = [*_PIECE_COLUMNS, "amount"]
+_HALF = 2**32
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class _Combo:
     mode: Mode
     rates: tuple[Decimal, ...]  # per tier (pool) or the one rate (per unit); () if delegated
     bounds: tuple[int, ...]  # finite tier bounds in micro-units (pool)
+    labels: tuple[str, ...] = ()  # tier labels (pool)
 
 
 @dataclass
@@ -123,11 +125,27 @@ class BatchResult:
         Pieces are summed per line in Polars (Int128), then each sum becomes one synthetic part
         and :func:`assemble_lines` groups, sums exactly and rounds as it does for the reference.
         """
-        sums = self.pieces.group_by(["billing_account", "month", "combo", "tier"]).agg(
-            pl.col("units").cast(pl.Int128).sum(), pl.col("amount").cast(pl.Int128).sum()
+        # Exact Int64 sums without Int128 (slow in Polars): split each value v >= 0 into
+        # v = hi x 2**32 + lo; below 2**31 rows neither the hi nor the lo sums can overflow.
+        split = []
+        for name in ("units", "amount"):
+            hi = pl.col(name) // _HALF
+            split += [hi.sum().alias(f"{name}_hi"), (pl.col(name) - hi * _HALF).sum().alias(name)]
+        sums = self.pieces.group_by(["billing_account", "month", "combo", "tier"]).agg(split)
+        sums = sums.select(
+            "billing_account",
+            "month",
+            "combo",
+            "tier",
+            "units_hi",
+            "units",
+            "amount_hi",
+            "amount",
         )
         parts: dict[Key, list[Part]] = defaultdict(list)
-        for owner, month, combo, tier, units, amount in sums.iter_rows():
+        for owner, month, combo, tier, units_hi, units, amount_hi, amount in sums.iter_rows():
+            units += units_hi * _HALF
+            amount += amount_hi * _HALF
             # One part carrying the exact sums of the line's pieces (exact products): the same
             # numbers the reference reaches by adding Decimal products.
             parts[(owner, _month(month))].append(self._part(combo, tier, units, amount, None, ()))
@@ -149,7 +167,7 @@ class BatchResult:
         if isinstance(spec.charge, Pool):
             assert tier is not None
             rate = spec.rates[tier]
-            label, pool, number = spec.charge.label(tier), spec.charge.name, tier + 1
+            label, pool, number = spec.labels[tier], spec.charge.name, tier + 1
         else:
             rate, label, pool, number = spec.rates[0], None, None, None
         return Part(
@@ -180,9 +198,14 @@ def rate_frame(catalog: Catalog, frame: pl.DataFrame) -> BatchResult:
     frame = check_columns(frame)
     if frame.height and frame["quantity"].min() < 0:  # type: ignore[operator]
         raise RatingError("negative quantities are not rated by the batch kernel")
-    frame = frame.with_columns(_month_of(pl.col("time")), _version_of(catalog))
+    frame = frame.with_columns(
+        _month_of(pl.col("time")),
+        _version_of(catalog),
+        category_code=_code("category"),
+        country_code=_code("country").fill_null(-1),
+    )
     combos, keys = _resolve(catalog, frame)
-    frame = frame.join(keys, on=["version", "category", "country"], how="left", nulls_equal=True)
+    frame = frame.join(keys, on=_COMBO_KEY, how="left")
     modes = pl.Series([c.mode for c in combos], dtype=pl.String)
     frame = frame.with_columns(mode=modes.gather(frame["combo"]))
     pieces = [
@@ -190,7 +213,9 @@ def rate_frame(catalog: Catalog, frame: pl.DataFrame) -> BatchResult:
         _rate_per_unit(combos, frame.filter(pl.col("mode") == "per_unit")),
     ]
     delegated = _delegate(combos, frame.filter(pl.col("mode") == "delegate"))
-    return BatchResult(catalog, combos, pl.concat(pieces, how="vertical"), delegated)
+    # Pieces keep the input's string dtypes (Categorical stays Categorical: cheap to group).
+    same = [p.cast({n: frame.schema[n] for n in ("billing_account", "account")}) for p in pieces]
+    return BatchResult(catalog, combos, pl.concat(same, how="vertical"), delegated)
 
 
 def rate_parquet(
@@ -240,6 +265,14 @@ def _pack(owners: list[str], counts: list[int], limit: int) -> list[tuple[list[s
 # ------------------------------------------------------------------------------------------
 
 
+_COMBO_KEY = ["version", "category_code", "country_code"]
+
+
+def _code(name: str) -> pl.Expr:
+    """Integer code of a string column (Polars' categorical codes: one per distinct string)."""
+    return pl.col(name).cast(pl.Categorical).to_physical().cast(pl.Int64)
+
+
 def _month_of(time: pl.Expr) -> pl.Expr:
     moment = pl.from_epoch(time, time_unit="us")
     return (moment.dt.year().cast(pl.Int32) * 12 + moment.dt.month().cast(pl.Int32) - 1).alias(
@@ -269,14 +302,18 @@ def _version_of(catalog: Catalog) -> pl.Expr:
 def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.DataFrame]:
     """Price every distinct (version, category, country); raise for what has no price."""
     distinct = (
-        frame.group_by(["version", "category", "country"])
-        .agg(pl.len())
-        .sort(["version", "category", "country"], nulls_last=True)
+        frame.group_by(_COMBO_KEY)
+        .agg(
+            pl.col("category").first().cast(pl.String),
+            pl.col("country").first().cast(pl.String),
+            pl.len(),
+        )
+        .sort(_COMBO_KEY)
     )
     combos: list[_Combo] = []
     missing: list[tuple[int, str, str | None, int]] = []
     ids = []
-    for version, category, country, count in distinct.iter_rows():
+    for version, _, _, category, country, count in distinct.iter_rows():
         if version < 0:
             first = frame.filter(pl.col("version") < 0).sort("time")["time"][0]
             catalog.at(from_micros(first))  # raises RatingError naming the first priced day
@@ -289,9 +326,7 @@ def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.Da
         combos.append(_combo(len(combos), category, charge))
     if missing:
         raise NoPriceError(_unpriced(frame, missing))
-    keys = distinct.select(["version", "category", "country"]).with_columns(
-        combo=pl.Series(ids, dtype=pl.Int32)
-    )
+    keys = distinct.select(_COMBO_KEY).with_columns(combo=pl.Series(ids, dtype=pl.Int32))
     return combos, keys
 
 
@@ -305,10 +340,9 @@ def _unpriced(
     result = []
     for (category, country), found in merged.items():
         versions = [version for version, _ in found]
-        match = (pl.col("category") == category) & pl.col("version").is_in(versions)
-        match = match & (
-            pl.col("country").is_null() if country is None else pl.col("country") == country
-        )
+        text = pl.col("country").cast(pl.String)
+        match = (pl.col("category").cast(pl.String) == category) & pl.col("version").is_in(versions)
+        match = match & (text.is_null() if country is None else text == country)
         first = frame.filter(match)["event_id"][0]
         result.append(Unpriced(category, country, first, sum(count for _, count in found)))
     return result
@@ -321,7 +355,9 @@ def _combo(index: int, category: str, charge: Charge) -> _Combo:
             for bound in charge.bounds
             if bound is not None
         )
-        return _Combo(index, category, charge, "pool", tuple(charge.rates[category]), bounds)
+        labels = tuple(charge.label(i) for i in range(len(charge.tiers)))
+        rates = tuple(charge.rates[category])
+        return _Combo(index, category, charge, "pool", rates, bounds, labels)
     if _columnar_per_unit(charge):
         assert isinstance(charge, PerUnitPrice)
         return _Combo(index, category, charge, "per_unit", (charge.rate,), ())
@@ -355,12 +391,20 @@ def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
     scope_account = pl.Series(
         [isinstance(c.charge, Pool) and c.charge.scope == "account" for c in combos]
     )
-    tags = pl.Series([c.charge.name if isinstance(c.charge, Pool) else "" for c in combos])
+    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
+    tags = pl.Series(
+        [names.index(c.charge.name) if isinstance(c.charge, Pool) else 0 for c in combos],
+        dtype=pl.Int64,
+    )
+    # The counter is the billing account or (scope "account") the account; categorical codes
+    # are one per distinct string, so a sid gets the same code in either column.
+    counter = (
+        pl.when(scope_account.gather(rows["combo"]))
+        .then(_code("account"))
+        .otherwise(_code("billing_account"))
+    )
     rows = rows.with_columns(
-        counter=pl.when(scope_account.gather(rows["combo"]))
-        .then(pl.col("account"))
-        .otherwise(pl.col("billing_account")),
-        tag=tags.gather(rows["combo"]),
+        group=counter * 2**24 + tags.gather(rows["combo"]) * 2**16 + pl.col("month") % 2**16
     )
     rows = _in_order(rows)
     _check_pool_bounds(combos, rows)
@@ -396,7 +440,10 @@ def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("quantity").alias("units"),
         rate=flat.gather(index),
     ).with_columns(amount=pl.col("units") * pl.col("rate"))
-    return pl.concat([simple, _split(combos, straddling)], how="vertical")
+    straddled = _split(combos, straddling).cast(
+        {n: rows.schema[n] for n in ("billing_account", "account")}
+    )
+    return pl.concat([simple, straddled], how="vertical")
 
 
 def _in_order(rows: pl.DataFrame) -> pl.DataFrame:
@@ -436,9 +483,13 @@ def _check_pool_bounds(combos: list[_Combo], rows: pl.DataFrame) -> None:
     )
     bad = sums.filter(too_big)
     if not bad.is_empty():
-        counter, tag, month, units, rate = bad.row(0)
+        group, units, rate = bad.row(0)
+        first = rows.filter(pl.col("group") == group).row(0, named=True)
+        pool = combos[first["combo"]].charge
+        assert isinstance(pool, Pool)
         raise RatingError(
-            f"pool '{tag}' of '{counter}' in {_month(month)}: "
+            f"pool '{pool.name}' of billing account '{first['billing_account']}' in "
+            f"{_month(first['month'])}: "
             f"{unscaled(units, QUANTITY_PLACES)} units x rate {unscaled(rate, RATE_PLACES)} "
             f"overflows int64 in 1e-{AMOUNT_PLACES} units; "
             "rate this counter with the reference kernel"

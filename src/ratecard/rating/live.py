@@ -139,6 +139,6 @@ class LiveRater:
         """Current draft invoice lines of ``billing_account``'s ``month``, rounded once each."""
         return assemble_lines(self.parts(billing_account, month), self.catalog)
 
-    def keys(self) -> list[tuple[str, Month]]:
+    def billing_months(self) -> list[tuple[str, Month]]:
         """Every (billing account, month) with usage so far."""
         return list(self._members)
