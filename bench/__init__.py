@@ -1,0 +1,1 @@
+"""ratecard benchmarks: ``python -m bench --help`` (run from the repository root, in .venv)."""

@@ -1,0 +1,202 @@
+"""``python -m bench``: kernel benchmarks; results are printed and appended to bench/RESULTS.md.
+
+    python -m bench kernel --events 10000000 [--engine batch|reference] [--format json]
+    python -m bench generate --events 10000000
+    python -m bench profile --events 10000000
+
+``kernel`` generates N events (seeded; cached as Parquet under bench/data/, generated in a
+child process so the measured peak RSS is the rating's), then rates them end to end from
+Parquet and prints ``{"engine", "events", "seconds", "events_per_s", "peak_rss_mb", "total"}``
+with ``total`` the sum of every invoice (rounded lines), a decimal string, equal for both
+engines. Progress bars go to stderr, so ``--format json`` output stays one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import resource
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pyarrow
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.generate import write
+from ratecard.billing.invoice import assemble_lines
+from ratecard.billing.periods import Month
+from ratecard.catalog.load import load_catalog
+from ratecard.rating.batch import invoice_total, rate_parquet
+from ratecard.rating.columns import frame_to_usages, scan_parquet
+from ratecard.rating.engine import rate
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+RESULTS = HERE / "RESULTS.md"
+ERR = Console(stderr=True)
+HEADER = (
+    "| date (UTC) | machine | versions | engine | events | seconds | events/s | peak RSS MB "
+    "| total |\n|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def data_path(events: int, seed: int) -> Path:
+    return DATA / f"events-{events}-seed{seed}.parquet"
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=ERR,
+        transient=True,
+    )
+
+
+def ensure_data(events: int, seed: int) -> Path:
+    """The cached Parquet file, generated in a child process (keeps our peak RSS clean)."""
+    path = data_path(events, seed)
+    if not path.exists():
+        cmd = [sys.executable, "-m", "bench", "generate", "--events", str(events)]
+        subprocess.run([*cmd, "--seed", str(seed)], check=True, cwd=HERE.parent)
+    return path
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    path = data_path(args.events, args.seed)
+    with progress_bar() as bar:
+        task = bar.add_task(f"generating {args.events:,} events", total=args.events)
+        write(args.events, path, args.seed, lambda done, _: bar.update(task, completed=done))
+    ERR.print(f"wrote {path}")
+
+
+def run_batch(path: Path, events: int) -> Decimal:
+    catalog = load_catalog("us")
+    with progress_bar() as bar:
+        task = bar.add_task("batch kernel (rows rated)", total=events)
+        lines = rate_parquet(catalog, path, progress=lambda d, _: bar.update(task, completed=d))
+    return invoice_total(lines)
+
+
+def run_reference(path: Path, events: int) -> Decimal:
+    catalog = load_catalog("us")
+    with progress_bar() as bar:
+        task = bar.add_task("reference kernel", total=4)
+        frame = scan_parquet(path).collect()
+        owners = dict(frame.select("account", "billing_account").unique().iter_rows())
+        owners.update({owner: owner for owner in owners.values()})
+        bar.update(task, advance=1, description="reference: building Usage objects")
+        usages = frame_to_usages(frame)
+        del frame
+        bar.update(task, advance=1, description="reference: rating")
+        parts = rate(catalog, usages, owners)
+        bar.update(task, advance=1, description="reference: invoice lines")
+        month = Month.of(usages[0].time) if usages else Month(2026, 7)
+        lines = {(owner, month): assemble_lines(group, catalog) for owner, group in parts.items()}
+        bar.update(task, advance=1)
+    return invoice_total(lines)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}"
+
+
+def versions() -> str:
+    return f"py {platform.python_version()}, polars {pl.__version__}, pyarrow {pyarrow.__version__}"
+
+
+def cmd_kernel(args: argparse.Namespace) -> None:
+    path = ensure_data(args.events, args.seed)
+    started = time.perf_counter()
+    runner = run_batch if args.engine == "batch" else run_reference
+    amount = runner(path, args.events)
+    seconds = time.perf_counter() - started
+    result = {
+        "engine": args.engine,
+        "events": args.events,
+        "seconds": round(seconds, 3),
+        "events_per_s": round(args.events / seconds),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "total": str(amount),
+    }
+    if not args.no_record:
+        record(result)
+    if args.format == "json":
+        print(json.dumps(result))
+    else:
+        Console().print(result)
+
+
+def record(result: dict[str, object]) -> None:
+    if not RESULTS.exists() or "| date (UTC) |" not in RESULTS.read_text():
+        with RESULTS.open("a") as out:
+            out.write("\n## Runs (appended by `python -m bench kernel`)\n\n" + HEADER)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    row = (
+        f"| {stamp} | {machine()} | {versions()} | {result['engine']} | {result['events']:,} "
+        f"| {result['seconds']} | {result['events_per_s']:,} | {result['peak_rss_mb']} "
+        f"| {result['total']} |\n"
+    )
+    with RESULTS.open("a") as out:
+        out.write(row)
+
+
+def cmd_profile(args: argparse.Namespace) -> None:
+    """Where the batch kernel's time goes: cProfile of one run (Polars calls are leaves)."""
+    path = ensure_data(args.events, args.seed)
+    catalog = load_catalog("us")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    lines = rate_parquet(catalog, path)
+    profiler.disable()
+    invoice_total(lines)
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(args.top)
+    print(text.getvalue())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("kernel", "generate", "profile"):
+        command = sub.add_parser(name)
+        command.add_argument("--events", type=int, required=True)
+        command.add_argument("--seed", type=int, default=7)
+        if name == "kernel":
+            command.add_argument("--engine", choices=["batch", "reference"], default="batch")
+            command.add_argument("--format", choices=["text", "json"], default="text")
+            command.add_argument("--no-record", action="store_true", help="do not append")
+        if name == "profile":
+            command.add_argument("--top", type=int, default=30)
+    args = parser.parse_args(argv)
+    {"kernel": cmd_kernel, "generate": cmd_generate, "profile": cmd_profile}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
