@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from ratecard.catalog.schema import Category
 from ratecard.errors import RatingError
@@ -75,7 +76,9 @@ class Catalog:
     def at(self, moment: datetime | date) -> CatalogVersion:
         """The version in force at ``moment`` (UTC); raise RatingError before the first one."""
         day = moment.date() if isinstance(moment, datetime) else moment
-        index = bisect_right([v.effective for v in self.versions], day) - 1
+        if len(self.versions) == 1 and day >= self.versions[0].effective:
+            return self.versions[0]  # the common case, on the rating hot path
+        index = bisect_right(self._effective_dates, day) - 1
         if index < 0:
             raise RatingError(
                 f"catalog '{self.name}' takes effect on {self.versions[0].effective}; "
@@ -83,8 +86,12 @@ class Catalog:
             )
         return self.versions[index]
 
+    @cached_property
+    def _effective_dates(self) -> list[date]:
+        return [v.effective for v in self.versions]
+
     def label(self, moment: datetime | date) -> str:
         """``name version`` in force at ``moment`` (the first version before it takes effect)."""
         day = moment.date() if isinstance(moment, datetime) else moment
-        index = bisect_right([v.effective for v in self.versions], day) - 1
+        index = bisect_right(self._effective_dates, day) - 1
         return f"{self.name} {self.versions[max(index, 0)].label}"

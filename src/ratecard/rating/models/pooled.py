@@ -72,11 +72,12 @@ class Pool(BaseModel):
         """
         parts: list[Part] = []
         bounds = self.bounds
+        labels = [tier_label(bounds, index) for index in range(len(bounds))]  # once, not per part
         for usage in usages:
             rates = self.rates[usage.category]
             for index, units in walk(bounds, counted, usage.quantity):
                 parts.append(
-                    usage_part(usage, units, rates[index], index + 1, self.label(index), self.name)
+                    usage_part(usage, units, rates[index], index + 1, labels[index], self.name)
                 )
                 counted = add(counted, units)
         return parts, counted
