@@ -13,6 +13,7 @@ from ratecard.catalog import load_catalog
 from ratecard.cli.common import Format, emit_json, fail, out, parse_month
 from ratecard.cli.flex_commands import flex_app
 from ratecard.cli.render import print_invoices
+from ratecard.cli.serve import serve
 from ratecard.cli.store_commands import register as register_store_commands
 from ratecard.errors import RatecardError
 
@@ -27,6 +28,7 @@ catalog_app = typer.Typer(help="Inspect and validate catalogs.", no_args_is_help
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(flex_app, name="flex")
 register_store_commands(app)  # db, accounts, import, invoices
+app.command("serve")(serve)
 
 
 @app.command()
