@@ -2,37 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
 
+from ratecard.billing.periods import Month
 from ratecard.book import load_book
-from ratecard.cli.common import Format, emit_json, fail, out, parse_month
-from ratecard.errors import RatecardError
-from ratecard.flex.advisor import Option, compare
+from ratecard.cli.common import (
+    Format,
+    emit_json,
+    fail,
+    open_store,
+    out,
+    parse_day,
+    parse_month,
+    parse_time,
+)
+from ratecard.errors import PlanChangeRefusedError, RatecardError
+from ratecard.flex.advisor import Option, compare, option_from_json, option_json
+from ratecard.service import flex as flex_service
 
 flex_app = typer.Typer(
     help="Flex contact-center plans: status, enable, switch, compare.", no_args_is_help=True
 )
-
-
-def option_to_dict(option: Option) -> dict[str, Any]:
-    """An advisor option as JSON-ready data (money as decimal strings)."""
-    return {
-        "plan": option.plan,
-        "name": option.name,
-        "total": str(option.total),
-        "flex_fee": str(option.flex_fee),
-        "difference": str(option.difference),
-        "current": option.current,
-        "allowed": option.allowed,
-        "irreversible": option.irreversible,
-        "refusals": [{"rule": r.rule, "explanation": r.explanation} for r in option.refusals],
-        "note": option.note,
-    }
+workers_app = typer.Typer(help="TaskRouter workers (User + Usage seats).", no_args_is_help=True)
+flex_app.add_typer(workers_app, name="workers")
 
 
 def print_options(options: list[Option], title: str) -> None:
@@ -64,15 +62,140 @@ def _signed(value: Decimal) -> str:
     return f"+{value:,}" if value > 0 else f"{value:,}"
 
 
+def _refused(exc: RatecardError) -> NoReturn:
+    if isinstance(exc, PlanChangeRefusedError):
+        reasons = "\n".join(f"  - {r.explanation} (rule {r.rule})" for r in exc.refusals)
+        fail(f"plan change refused:\n{reasons}")
+    fail(str(exc))
+
+
+def print_status(data: dict[str, Any]) -> None:
+    out.print(f"account {data['account']}: plan {data['plan'] or 'none (standard billing)'}")
+    for period in data["history"]:
+        out.print(f"  from {period['effective']}: {period['plan'] or 'Flex removed'}")
+    table = Table(title="plans this account can move to", title_justify="left")
+    table.add_column("plan")
+    table.add_column("allowed")
+    table.add_column("effective")
+    table.add_column("why not", max_width=80)
+    for plan, option in data["options"].items():
+        why = "; ".join(r["explanation"] for r in option["refusals"])
+        table.add_row(plan, "yes" if option["allowed"] else "no", option["effective"], why)
+    out.print(table)
+
+
+def _change(action: str, account: str, plan: str, effective: str | None, format: Format) -> None:
+    db, settings = open_store()
+    day = None if effective is None else parse_day(effective, "--effective")
+    try:
+        data = flex_service.change_plan(
+            db, account, action, plan, day, datetime.now(UTC).date(), settings=settings
+        )
+    except RatecardError as exc:
+        _refused(exc)
+    if format is Format.json:
+        emit_json(data)
+    else:
+        print_status(data)
+
+
+PlanOption = Annotated[str, typer.Option(help="named-user, active-user-hours or user-usage.")]
+EffectiveOption = Annotated[
+    str | None, typer.Option(help="YYYY-MM-DD the change takes effect (see 'status').")
+]
+
+
+@flex_app.command("enable")
+def flex_enable(
+    account: Annotated[str, typer.Argument(help="The account sid (AC...).")],
+    plan: PlanOption,
+    effective: EffectiveOption = None,
+    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+) -> None:
+    """Enable Flex on an account on a plan (default: from today)."""
+    _change("enable", account, plan, effective, format)
+
+
+@flex_app.command("switch")
+def flex_switch(
+    account: Annotated[str, typer.Argument(help="The account sid (AC...).")],
+    plan: PlanOption,
+    effective: EffectiveOption = None,
+    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+) -> None:
+    """Switch plan (self-service; default: from the 1st of next month). A switch to User +
+    Usage can never be undone."""
+    _change("switch", account, plan, effective, format)
+
+
+@flex_app.command("status")
+def flex_status(
+    account: Annotated[str, typer.Argument(help="The account sid (AC...).")],
+    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+) -> None:
+    """The plan in force, the plan history and the plans the rules allow next."""
+    db, settings = open_store()
+    try:
+        data = flex_service.status(db, account, datetime.now(UTC).date(), settings=settings)
+    except RatecardError as exc:
+        fail(str(exc))
+    if format is Format.json:
+        emit_json(data)
+    else:
+        print_status(data)
+
+
+@workers_app.command("delete")
+def workers_delete(
+    account: Annotated[str, typer.Argument(help="The account sid (AC...).")],
+    worker: Annotated[list[str], typer.Option(help="A worker sid (repeat for several).")],
+    at: Annotated[str | None, typer.Option(help="When they were deleted (default: now).")] = None,
+    format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
+) -> None:
+    """Delete TaskRouter workers: their User + Usage seat charge stops from the next month."""
+    db, settings = open_store()
+    moment = datetime.now(UTC) if at is None else parse_time(at, "--at")
+    try:
+        outcome = flex_service.delete_workers(db, account, worker, moment, settings=settings)
+    except RatecardError as exc:
+        fail(str(exc))
+    data = {"deleted": worker, "stored": outcome.stored, "duplicates": outcome.duplicates}
+    if format is Format.json:
+        emit_json(data)
+    else:
+        out.print(
+            f"deleted {len(worker)} worker(s) of {account}: no seat charge for them from "
+            f"{Month.of(moment).next()} on",
+            highlight=False,
+        )
+
+
 @flex_app.command("compare")
 def flex_compare(
     account: Annotated[str, typer.Argument(help="The account sid (AC...).")],
     month: Annotated[str, typer.Option(help="The month of usage to price, YYYY-MM.")],
-    book: Annotated[Path, typer.Option(help="Price the account of this book.")],
+    book: Annotated[
+        Path | None, typer.Option(help="Price the account of this book (default: the store).")
+    ] = None,
     format: Annotated[Format, typer.Option(help="table or json.")] = Format.table,
 ) -> None:
     """Price one month under every Flex plan and under standard billing (the plan advisor)."""
     period = parse_month(month)
+    if book is None:
+        db, settings = open_store()
+        try:
+            data = flex_service.compare(
+                db, account, period, datetime.now(UTC).date(), settings=settings
+            )
+        except RatecardError as exc:
+            fail(str(exc))
+        if format is Format.json:
+            emit_json(data)
+        else:
+            print_options(
+                [option_from_json(o) for o in data["options"]], f"Plan advisor {period}  {account}"
+            )
+        return
     try:
         loaded = load_book(book)
         loaded.account(account)
@@ -86,7 +209,7 @@ def flex_compare(
             {
                 "account": account,
                 "month": str(period),
-                "options": [option_to_dict(o) for o in options],
+                "options": [option_json(o) for o in options],
             }
         )
     else:

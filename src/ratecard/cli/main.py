@@ -11,6 +11,7 @@ from ratecard.billing.serialize import invoice_to_dict
 from ratecard.book import load_book
 from ratecard.catalog import load_catalog
 from ratecard.cli.common import Format, emit_json, fail, out, parse_month
+from ratecard.cli.deflex_commands import register as register_deflex_commands
 from ratecard.cli.flex_commands import flex_app
 from ratecard.cli.render import print_invoices
 from ratecard.cli.serve import serve
@@ -28,6 +29,7 @@ catalog_app = typer.Typer(help="Inspect and validate catalogs.", no_args_is_help
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(flex_app, name="flex")
 register_store_commands(app)  # db, accounts, import, invoices
+register_deflex_commands(app)  # resources, deflex, support
 app.command("serve")(serve)
 
 

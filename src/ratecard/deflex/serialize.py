@@ -11,7 +11,12 @@ from datetime import datetime
 from typing import Any
 
 from ratecard.deflex.checklist import Finding
-from ratecard.deflex.workflow import BILLING_CHANGE_ROWS, DeflexRequest
+from ratecard.deflex.workflow import (
+    BILLING_CHANGE_ROWS,
+    Acknowledgment,
+    AuditEntry,
+    DeflexRequest,
+)
 from ratecard.errors import DeflexRefused
 
 
@@ -69,3 +74,41 @@ def refusal_json(error: DeflexRefused) -> dict[str, Any]:
         "currency": error.currency,
         "command": error.command,
     }
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def request_from_json(data: dict[str, Any]) -> DeflexRequest:
+    """The request :func:`request_json` wrote (the store keeps requests as this JSON)."""
+    ack = data["acknowledgment"]
+    return DeflexRequest(
+        account=data["account"],
+        plan=data["plan"],
+        intent=data["intent"],
+        status=data["status"],
+        audit=tuple(
+            AuditEntry(
+                action=e["action"],
+                from_state=e["from_state"],
+                to_state=e["to_state"],
+                actor=e["actor"],
+                role=e["role"],
+                at=_required(e["at"]),
+                note=e["note"],
+            )
+            for e in data["audit"]
+        ),
+        checklist=tuple(Finding(**f) for f in data["checklist"]),
+        acknowledgment=None
+        if ack is None
+        else Acknowledgment(ack["text"], ack["accepted_by"], _required(ack["at"])),
+        effective=_moment(data["effective"]),
+    )
+
+
+def _required(text: str) -> datetime:
+    moment = _moment(text)
+    assert moment is not None
+    return moment

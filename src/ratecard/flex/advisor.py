@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ratecard.accounts import Account
 from ratecard.billing.invoice import Invoice
@@ -106,6 +107,38 @@ def compare(
             )
         )
     return result
+
+
+def option_json(option: Option) -> dict[str, Any]:
+    """An option as JSON-ready data (money as decimal strings)."""
+    return {
+        "plan": option.plan,
+        "name": option.name,
+        "total": str(option.total),
+        "flex_fee": str(option.flex_fee),
+        "difference": str(option.difference),
+        "current": option.current,
+        "allowed": option.allowed,
+        "irreversible": option.irreversible,
+        "refusals": [{"rule": r.rule, "explanation": r.explanation} for r in option.refusals],
+        "note": option.note,
+    }
+
+
+def option_from_json(data: dict[str, Any]) -> Option:
+    """The option :func:`option_json` wrote."""
+    return Option(
+        plan=data["plan"],
+        name=data["name"],
+        total=Decimal(data["total"]),
+        flex_fee=Decimal(data["flex_fee"]),
+        difference=Decimal(data["difference"]),
+        current=data["current"],
+        allowed=data["allowed"],
+        refusals=tuple(Refusal(r["rule"], r["explanation"]) for r in data["refusals"]),
+        irreversible=data["irreversible"],
+        note=data["note"],
+    )
 
 
 def _fee(invoice: Invoice, account_sid: str, category: str) -> Decimal:

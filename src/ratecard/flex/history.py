@@ -164,6 +164,10 @@ def build_instance(
 
 
 def remove_flex(instance: FlexInstance, effective: datetime) -> FlexInstance:
-    """The instance with Flex billing stopped from ``effective`` (deflexification)."""
-    earlier = tuple(p for p in instance.periods if p.start < effective)
-    return FlexInstance(instance.account, (*earlier, PlanPeriod(None, effective)))
+    """The instance with Flex billing stopped from ``effective`` (deflexification).
+
+    Periods starting later stay: Flex enabled again after a removal bills from then on.
+    """
+    kept = [p for p in instance.periods if p.start != effective]
+    periods = sorted([*kept, PlanPeriod(None, effective)], key=lambda p: p.start)
+    return FlexInstance(instance.account, tuple(periods))

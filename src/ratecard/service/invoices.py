@@ -33,7 +33,7 @@ from ratecard.service.adjustments import (
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.repositories import LineValues, StoredInvoice
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.events import Event, parse_event
 
 
@@ -53,7 +53,7 @@ def render(doc: Doc) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
-def _load_events(uow: UnitOfWork, members: Sequence[str] | None, month: Month) -> list[Event]:
+def load_events(uow: UnitOfWork, members: Sequence[str] | None, month: Month) -> list[Event]:
     bodies = uow.events.for_billing(members, month.start, month.end)
     return [parse_event(json.loads(body), "stored event") for body in bodies]
 
@@ -92,8 +92,9 @@ def generate(
                 _billing_account(accounts, only)
             through = uow.events.last_seq()
             members = _members(accounts, only) if only else None
-            events = _load_events(uow, members, month)
-            invoices = bill_month(catalog, accounts, events, month, only)
+            events = load_events(uow, members, month)
+            flex = load_instances(uow)
+            invoices = bill_month(catalog, accounts, events, month, only, flex)
             results = []
             for invoice in invoices:
                 doc = invoice_to_dict(invoice)
@@ -164,7 +165,8 @@ def _adjusted(
         past = Month.parse(inv.month)
         if not uow.events.stored_after(members, inv.through_seq, past.start, past.end):
             continue
-        (again,) = bill_month(catalog, accounts, _load_events(uow, members, past), past, owner)
+        events = load_events(uow, members, past)
+        (again,) = bill_month(catalog, accounts, events, past, owner, load_instances(uow))
         rebilled = invoice_to_dict(again)
         later = [d for m, d in docs.items() if m > inv.month]
         for account in [None, *(p["account"] for p in rebilled["subaccounts"])]:

@@ -13,15 +13,28 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ratecard.accounts import Account
 from ratecard.store.tables import AccountRow, EventRow, InvoiceLineRow, InvoiceRow
 
-#: Event types whose history before a month changes the month's charges (anniversaries).
-HISTORY_TYPES = ("number_purchased", "number_released")
+#: Event types whose history before a month changes the month's charges: number purchases
+#: (anniversaries), Flex provisioning and workers (who holds a seat at the month's start), and
+#: activity sessions (one may start before the month; free hours count earlier months).
+HISTORY_TYPES = (
+    "number_purchased",
+    "number_released",
+    "flex_user_provisioned",
+    "flex_user_deprovisioned",
+    "worker_created",
+    "worker_deleted",
+    "flex_activity",
+)
+#: Event types whose own time may fall after the month they bear on (a session reported at
+#: its end, after the month closed).
+SPAN_TYPES = ("flex_activity",)
 _KEY_CHUNK = 500
 
 
@@ -123,6 +136,16 @@ class AccountRepository:
         return found
 
 
+def _bears_on(start: datetime, end: datetime) -> ColumnElement[bool]:
+    """Events that may change the charges of ``[start, end)``: those in it, the history
+    types before it, and sessions whatever their report time (they are clipped to the month)."""
+    return or_(
+        and_(EventRow.time >= start, EventRow.time < end),
+        and_(EventRow.time < start, EventRow.type.in_(HISTORY_TYPES)),
+        EventRow.type.in_(SPAN_TYPES),
+    )
+
+
 class EventRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -179,10 +202,7 @@ class EventRepository:
 
         Events in the period, plus number history before it (anniversary charges).
         """
-        query = select(EventRow.body).where(
-            EventRow.time < end,
-            or_(EventRow.time >= start, EventRow.type.in_(HISTORY_TYPES)),
-        )
+        query = select(EventRow.body).where(_bears_on(start, end))
         if accounts is not None:
             query = query.where(EventRow.account_sid.in_(accounts))
         return list(self.session.scalars(query.order_by(EventRow.seq)))
@@ -208,10 +228,7 @@ class EventRepository:
     ) -> bool:
         """Whether an event bearing on ``[start, end)`` was stored after sequence ``seq``."""
         query = select(EventRow.seq).where(
-            EventRow.account_sid.in_(accounts),
-            EventRow.seq > seq,
-            EventRow.time < end,
-            or_(EventRow.time >= start, EventRow.type.in_(HISTORY_TYPES)),
+            EventRow.account_sid.in_(accounts), EventRow.seq > seq, _bears_on(start, end)
         )
         return self.session.scalar(query.limit(1)) is not None
 

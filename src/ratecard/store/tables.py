@@ -162,67 +162,41 @@ class FlexPlanPeriodRow(Base):
     effective_from: Mapped[date] = mapped_column(Date)
 
 
-class StudioFlowRow(Base):
-    __tablename__ = "studio_flows"
+class AccountResourcesRow(Base):
+    """An account's resources (SPEC section 5) as last imported, in the vendor's REST shapes.
 
-    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
-    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
-    name: Mapped[str] = mapped_column(String(256))
-    definition: Mapped[str] = mapped_column(Text)  # the flow definition, JSON
-
-
-class WorkspaceRow(Base):
-    __tablename__ = "taskrouter_workspaces"
-
-    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
-    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
-    name: Mapped[str] = mapped_column(String(256))
-    flex: Mapped[bool] = mapped_column(Boolean)  # the workspace of a Flex instance
-
-
-class TaskQueueRow(Base):
-    __tablename__ = "taskrouter_queues"
-
-    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
-    workspace_sid: Mapped[str] = mapped_column(ForeignKey("taskrouter_workspaces.sid"), index=True)
-    name: Mapped[str] = mapped_column(String(256))
-
-
-class WorkflowRow(Base):
-    __tablename__ = "taskrouter_workflows"
-
-    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
-    workspace_sid: Mapped[str] = mapped_column(ForeignKey("taskrouter_workspaces.sid"), index=True)
-    name: Mapped[str] = mapped_column(String(256))
-    configuration: Mapped[str] = mapped_column(Text)  # JSON
-
-
-class TwimlAppRow(Base):
-    __tablename__ = "twiml_apps"
-
-    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
-    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
-    name: Mapped[str] = mapped_column(String(256))
-    voice_url: Mapped[str | None] = mapped_column(String(1024))
-    sms_url: Mapped[str | None] = mapped_column(String(1024))
-    flex_integrated: Mapped[bool] = mapped_column(Boolean)
-
-
-class PhoneNumberRow(Base):
-    """A phone number and where its voice and messaging handlers point.
-
-    ``*_target_kind`` is ``flow`` (a Studio flow sid), ``twiml_app`` (a TwiML app sid) or
-    ``url``; ``*_target`` holds the sid or URL.
+    One validated JSON document per account (Studio flows with their definitions, TaskRouter
+    workspaces with queues and workflows, TwiML apps, workers, phone numbers): the checklist
+    reads it whole, and importing again replaces it whole.
     """
 
-    __tablename__ = "phone_numbers"
-    __table_args__ = (UniqueConstraint("account_sid", "number"),)
+    __tablename__ = "account_resources"
 
-    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
-    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"))
-    number: Mapped[str] = mapped_column(String(16))
-    number_type: Mapped[str] = mapped_column(String(16))
-    voice_target_kind: Mapped[str | None] = mapped_column(String(16))
-    voice_target: Mapped[str | None] = mapped_column(String(1024))
-    sms_target_kind: Mapped[str | None] = mapped_column(String(16))
-    sms_target: Mapped[str | None] = mapped_column(String(1024))
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SupportUserRow(Base):
+    """A support user: may process deflexification requests; the token is stored hashed."""
+
+    __tablename__ = "support_users"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeflexRequestRow(Base):
+    """A deflexification request: its state, and its whole record (audit trail, checklist,
+    accepted acknowledgment) as JSON. ``effective`` is set once processed."""
+
+    __tablename__ = "deflex_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str] = mapped_column(String(16))
+    effective: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -15,8 +15,24 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
+from ratecard.flex.history import FlexInstance, remove_flex
 from ratecard.store.database import Database
+from ratecard.store.flex_repositories import (
+    DeflexRepository,
+    FlexRepository,
+    ResourceRepository,
+    SupportRepository,
+)
 from ratecard.store.repositories import AccountRepository, EventRepository, InvoiceRepository
+
+
+def load_instances(uow: UnitOfWork) -> dict[str, FlexInstance]:
+    """Every stored Flex instance with its plan history and processed deflexifications."""
+    instances = uow.flex.instances()
+    for account, effective in uow.deflex.removals().items():
+        if account in instances:
+            instances[account] = remove_flex(instances[account], effective)
+    return instances
 
 
 class UnitOfWork:
@@ -25,6 +41,10 @@ class UnitOfWork:
     accounts: AccountRepository
     events: EventRepository
     invoices: InvoiceRepository
+    flex: FlexRepository
+    resources: ResourceRepository
+    support: SupportRepository
+    deflex: DeflexRepository
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -35,6 +55,10 @@ class UnitOfWork:
         self.accounts = AccountRepository(self._session)
         self.events = EventRepository(self._session)
         self.invoices = InvoiceRepository(self._session)
+        self.flex = FlexRepository(self._session)
+        self.resources = ResourceRepository(self._session)
+        self.support = SupportRepository(self._session)
+        self.deflex = DeflexRepository(self._session)
         return self
 
     def __exit__(
