@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from ratecard import __version__
-from ratecard.api import accounts, events, invoices, usage_records
+from ratecard.api import accounts, deflex, events, flex, invoices, usage_records
 from ratecard.api.deps import Context
 from ratecard.api.errors import install
 from ratecard.catalog import load_catalog
@@ -45,6 +45,14 @@ def create_app(
         lock=threading.Lock(),
     )
     install(app)
-    for module in (accounts, events, invoices, usage_records):
-        app.include_router(module.router)
+    for router in (
+        accounts.router,
+        events.router,
+        invoices.router,
+        flex.router,
+        deflex.account_router,
+        deflex.router,
+        usage_records.router,
+    ):
+        app.include_router(router)
     return app

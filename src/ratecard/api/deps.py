@@ -29,6 +29,7 @@ from ratecard.catalog import Catalog
 from ratecard.errors import NotFoundError
 from ratecard.service.accounts import hash_token, token_matches
 from ratecard.service.settings import Settings
+from ratecard.service.support import NAME
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
 
@@ -111,9 +112,10 @@ def authenticate(ctx: Context, user: str, secret: str) -> Principal | None:
 
 
 def _support(ctx: Context, name: str, secret: str) -> Principal | None:
-    """Support users authenticate by name; wired to the support service when it exists."""
-    del ctx, name, secret
-    return None
+    """Support users authenticate with their name and token (the same hashing as accounts)."""
+    with UnitOfWork(ctx.db) as uow:
+        stored = uow.support.token_hash(name) if NAME.match(name) else None
+    return Principal("support", name) if _matches(ctx, secret, stored) else None
 
 
 def principal(request: Request, ctx: Ctx) -> Principal:

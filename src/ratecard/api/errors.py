@@ -133,8 +133,13 @@ def from_ratecard(error: RatecardError) -> ApiError:
         if first is not None:
             message += f" (first: {first.where}: {first.reason})"
         return ApiError(status, code, message, first.field if first else None, problems)
-    if isinstance(error, PermissionDenied | DeflexRefused):
-        return ApiError(status, code, str(error))
+    if isinstance(error, PlanChangeRefusedError) and len(error.refusals) > 1:
+        problems = [
+            {"index": None, "field": "plan", "reason": str(getattr(r, "explanation", r))}
+            for r in error.refusals
+        ]
+        return ApiError(status, code, str(error), "plan", problems)
+    return ApiError(status, code, str(error))
     return ApiError(status, code, str(error))
 
 

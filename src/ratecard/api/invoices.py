@@ -52,12 +52,13 @@ def _month(text: str, field: str = "month") -> Month:
 
 
 def to_csv(docs: list[dict[str, Any]]) -> str:
-    """Invoice documents as CSV: one row per line, the section naming whose lines they are."""
+    """Invoice documents as CSV: one row per line. ``section`` is ``invoice`` for the invoice's
+    own lines and an account sid for that account's share (the per-account breakdown)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for doc in docs:
-        sections = [(doc["account"], doc["lines"])]
+        sections = [("invoice", doc["lines"])]
         sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
         head = {"account": doc["account"], "month": doc["month"], "status": doc["status"]}
         for section, lines in sections:

@@ -28,6 +28,11 @@ amount (never rounded: daily records add up to the invoice's precise amounts). A
 spans several months adds the two. Late events count in the month they happened, as usage, not
 as the adjustment lines a later invoice carries.
 
+Flex plans apply as on the invoice (:func:`~ratecard.flex.billing.apply_flex`): seats are
+usage of the plan's category, voice on Named User / Active User Hours is usage of the unbundled
+categories, and ``usage`` is the billable quantity (units included in a plan's quotas or free
+hours are the invoice's 0.00 lines and are not counted in it).
+
 Scope: a parent account's records include its subaccounts unless asked not to; a part of the
 rating that belongs to no single account (a minimum-spend top-up) belongs to the billing
 account, as on the invoice's per-account breakdown. The rollup category ``totalprice`` (usage
@@ -50,11 +55,12 @@ from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog
 from ratecard.errors import NotFoundError
+from ratecard.flex.billing import apply_flex
 from ratecard.money import ZERO, add, places, plain, total
 from ratecard.rating.engine import rate
 from ratecard.rating.parts import Part
 from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.events import parse_event
 from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
@@ -140,6 +146,7 @@ class _MonthRating:
         usages: list[Usage],
         owner: str,
         scope: frozenset[str],
+        included: Sequence[Part] = (),
     ) -> None:
         self.catalog = catalog
         self.owners = billing_accounts(accounts)
@@ -148,7 +155,8 @@ class _MonthRating:
         self.owner = owner
         self.scope = scope
         self._cut: dict[int, dict[str, Decimal]] = {0: {}}
-        whole = self._parts(len(self.usages))
+        self.included = [p for p in included if (p.account or owner) in scope]
+        whole = self._parts(len(self.usages)) + self.included
         self.rounded: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for line in assemble_lines(whole, catalog):
             self.rounded[line.category] = add(self.rounded[line.category], line.amount)
@@ -200,12 +208,17 @@ def _rated_months(
         last = max(Month.of(span[1]), Month.of(today))
         month = max(first, Month.of(query.start))
         stop = min(last, Month.of(query.end))
+        instances = load_instances(uow)
         rated = []
         while month <= stop:
             bodies = uow.events.for_billing(members, month.start, month.end)
             events = [parse_event(json.loads(body), "stored event") for body in bodies]
             usages = normalize(events, catalog.categories, month.start, month.end)
-            rated.append((month, _MonthRating(catalog, accounts, usages, owner, scope)))
+            included: list[Part] = []
+            if instances and catalog.flex is not None:  # exactly as bill_month does
+                usages, included = apply_flex(catalog.flex, instances, events, usages, month)
+            rating = _MonthRating(catalog, accounts, usages, owner, scope, included)
+            rated.append((month, rating))
             month = month.next()
     return owner, rated
 
