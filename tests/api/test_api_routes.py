@@ -175,3 +175,36 @@ def test_deflex_request_filed_by_the_account_and_processed_by_support(server: Se
     with server.client(server.flex) as client:
         shown = client.get(f"/v1/deflex/requests/{number}").json()
         assert shown["status"] == "processed"
+
+
+def test_usage_records_envelope_has_exactly_the_vendor_keys_and_relative_pages(
+    server: Server,
+) -> None:
+    sid = server.parent[0]
+    path = f"/2010-04-01/Accounts/{sid}/Usage/Records/Daily.json"
+    with server.client(server.parent) as client:
+        page = client.get(path, params={"StartDate": "2026-07-01", "PageSize": 5}).json()
+        assert set(page) == {
+            "usage_records", "first_page_uri", "next_page_uri", "previous_page_uri",
+            "page", "page_size", "start", "end", "uri",
+        }  # fmt: skip
+        assert (page["page"], page["page_size"], page["start"], page["end"]) == (0, 5, 0, 4)
+        assert page["previous_page_uri"] is None
+        assert page["next_page_uri"].startswith(f"{path}?")
+        record = page["usage_records"][0]
+        assert set(record) == {
+            "account_sid", "api_version", "as_of", "category", "count", "count_unit",
+            "description", "end_date", "price", "price_unit", "start_date",
+            "subresource_uris", "uri", "usage", "usage_unit",
+        }  # fmt: skip
+        assert all(isinstance(record[k], str) for k in ("count", "usage", "price"))
+        second = client.get(page["next_page_uri"]).json()
+        assert second["page"] == 1 and second["start"] == 5
+        assert second["previous_page_uri"] == page["first_page_uri"]
+        assert second["usage_records"][0] != record
+        total = client.get(
+            f"/2010-04-01/Accounts/{sid}/Usage/Records/ThisMonth.json",
+            params={"Category": "totalprice"},
+        ).json()["usage_records"]
+        invoice = client.post(f"/v1/accounts/{sid}/invoices", json={"month": "2026-07"}).json()
+        assert [r["price"] for r in total] == [invoice["invoice"]["total"]]
