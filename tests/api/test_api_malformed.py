@@ -29,7 +29,8 @@ def _usage(sid: str, **fields: Any) -> dict[str, Any]:
 def _error(answer: httpx.Response, status: int) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     error: dict[str, Any] = answer.json()["error"]
-    assert set(error) <= {"code", "message", "field", "problems"} and error["message"]
+    assert set(error) <= {"code", "message", "field", "problems"}
+    assert error["message"]
     return error
 
 

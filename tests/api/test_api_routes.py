@@ -199,7 +199,8 @@ def test_usage_records_envelope_has_exactly_the_vendor_keys_and_relative_pages(
         }  # fmt: skip
         assert all(isinstance(record[k], str) for k in ("count", "usage", "price"))
         second = client.get(page["next_page_uri"]).json()
-        assert second["page"] == 1 and second["start"] == 5
+        assert second["page"] == 1
+        assert second["start"] == 5
         assert second["previous_page_uri"] == page["first_page_uri"]
         assert second["usage_records"][0] != record
         total = client.get(

@@ -8,7 +8,6 @@ category, and daily records add up to the invoice's exact (precise) amounts.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -20,13 +19,13 @@ from .conftest import Server
 
 
 @pytest.fixture
-def sdk(server: Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+def sdk(server: Server, monkeypatch: pytest.MonkeyPatch) -> Client:
     # an edge or region makes the SDK rewrite the host, away from the local server
     monkeypatch.delenv("TWILIO_EDGE", raising=False)
     monkeypatch.delenv("TWILIO_REGION", raising=False)
     client = Client(*server.parent)
     client.api.base_url = server.url
-    yield client
+    return client
 
 
 def _invoice(server: Server, month: str) -> dict[str, object]:
@@ -78,7 +77,8 @@ def test_daily_records_page_through_and_add_up_to_the_exact_invoice(
     )
     assert len(daily) > 25  # more than one page was followed
     keys = [(r.start_date, r.category) for r in daily]
-    assert len(keys) == len(set(keys)) and keys == sorted(keys)
+    assert len(keys) == len(set(keys))
+    assert keys == sorted(keys)
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for record in daily:
         assert record.start_date == record.end_date
@@ -91,7 +91,8 @@ def test_records_list_with_a_category_and_a_limit_pages_too(sdk: Client, server:
         category="calls-outbound", start_date=date(2026, 6, 20), end_date=date(2026, 7, 20)
     )
     assert [r.category for r in records] == ["calls-outbound"]
-    assert records[0].count_unit == "calls" and int(records[0].count) > 0
+    assert records[0].count_unit == "calls"
+    assert int(records[0].count) > 0
     limited = sdk.usage.records.daily.list(start_date="-20days", limit=30)
     assert len(limited) == 30
 
@@ -99,7 +100,8 @@ def test_records_list_with_a_category_and_a_limit_pages_too(sdk: Client, server:
 def test_a_subaccount_scope_and_include_subaccounts_false(sdk: Client, server: Server) -> None:
     whole = {r.category for r in sdk.usage.records.this_month.list()}
     alone = {r.category for r in sdk.usage.records.this_month.list(include_subaccounts=False)}
-    assert "sms-outbound" in whole and "sms-outbound" not in alone  # marketing's messages
+    assert "sms-outbound" in whole
+    assert "sms-outbound" not in alone
     marketing = Client(*server.marketing)
     marketing.api.base_url = server.url
     own = marketing.usage.records.this_month.list()

@@ -196,7 +196,8 @@ def test_accounts_token_rotate_prints_a_new_token_and_the_old_one_stops_working(
 
     created = create("Acme")
     rotated = json.loads(ok("accounts", "token", "rotate", created["sid"], "--format", "json"))
-    assert rotated["sid"] == created["sid"] and rotated["auth_token"] != created["auth_token"]
+    assert rotated["sid"] == created["sid"]
+    assert rotated["auth_token"] != created["auth_token"]
     with UnitOfWork(Database(url)) as uow:
         stored = uow.accounts.token_hash(created["sid"])
     assert stored is not None
