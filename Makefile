@@ -1,5 +1,6 @@
 # ratecard: two commands do all the set-up on a fresh machine.
-#   make run   - create .venv if missing, install ratecard, price the example book
+#   make run   - create .venv if missing, install ratecard, serve the HTTP API on the default
+#                SQLite store (schema upgraded; a demo account tree seeded on an empty database)
 #   make test  - create .venv if missing, install ratecard with test tools, run the whole suite
 PYTHON ?= python3
 VENV := .venv
@@ -21,8 +22,12 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@ $(STAMP_RUN)
 
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 run: $(STAMP_RUN)
-	$(BIN)/ratecard invoice examples/acme/book.toml --month 2026-07
+	$(BIN)/ratecard db upgrade
+	$(BIN)/ratecard serve --demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP_DEV) postgres
 	$(BIN)/ruff check src tests

@@ -185,3 +185,23 @@ def test_a_bad_month_is_refused_naming_the_option(url: str) -> None:
     result = runner.invoke(app, ["invoices", "generate", "--month", "2026-7"])
     assert result.exit_code != 0
     assert "YYYY-MM" in result.output
+
+
+def test_accounts_token_rotate_prints_a_new_token_and_the_old_one_stops_working(
+    url: str,
+) -> None:
+    from ratecard.service.accounts import token_matches
+    from ratecard.store.database import Database
+    from ratecard.store.unit_of_work import UnitOfWork
+
+    created = create("Acme")
+    rotated = json.loads(ok("accounts", "token", "rotate", created["sid"], "--format", "json"))
+    assert rotated["sid"] == created["sid"]
+    assert rotated["auth_token"] != created["auth_token"]
+    with UnitOfWork(Database(url)) as uow:
+        stored = uow.accounts.token_hash(created["sid"])
+    assert stored is not None
+    assert token_matches(rotated["auth_token"], stored)
+    assert not token_matches(created["auth_token"], stored)
+    missing = runner.invoke(app, ["accounts", "token", "rotate", "AC" + "0" * 32])
+    assert missing.exit_code == 1

@@ -25,7 +25,9 @@ from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 
 db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Create and list accounts.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Create and list accounts; rotate tokens.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage accounts' auth tokens.", no_args_is_help=True)
+accounts_app.add_typer(token_app, name="token")
 invoices_app = typer.Typer(help="Generate, finalize, show and void invoices.", no_args_is_help=True)
 
 
@@ -141,6 +143,22 @@ def accounts_list(format: FormatOption = Format.table) -> None:
         flex = "yes" if a.created_with_flex else "no"
         table.add_row(a.sid, a.name, a.parent or "", a.created.isoformat(), flex)
     out.print(table)
+
+
+@token_app.command("rotate")
+def token_rotate(
+    sid: Annotated[str, typer.Argument(help="The account sid.")],
+    format: FormatOption = Format.table,
+) -> None:
+    """Issue a new auth token (printed this once); the old token stops working at once."""
+    try:
+        token = account_service.rotate_token(_open(_settings()), sid)
+    except RatecardError as exc:
+        fail(str(exc))
+    if format is Format.json:
+        _emit({"sid": sid, "auth_token": token})
+        return
+    out.print(f"new auth token of {sid}: {token}  (shown once; only its hash is stored)")
 
 
 # -- import --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Account handlers: create (returning the auth token once) and list.
+"""Account handlers: create (returning the auth token once), list, rotate a token.
 
 Auth tokens are 32 hex characters from :func:`secrets.token_hex`; only a salted scrypt hash
 is stored (``scrypt$n$r$p$salt$hash``), never the token.
@@ -88,3 +88,27 @@ def create_account(
 def list_accounts(db: Database) -> list[Account]:
     with UnitOfWork(db) as uow:
         return uow.accounts.list()
+
+
+def rotate_token(db: Database, sid: str) -> str:
+    """Give account ``sid`` a new auth token; return it (shown once). The old one stops working."""
+    token = secrets.token_hex(16)
+    token_hash = hash_token(token)
+
+    def work() -> None:
+        with UnitOfWork(db) as uow:
+            if not uow.accounts.set_token_hash(sid, token_hash):
+                raise NotFoundError(f"account {sid} does not exist")
+            uow.commit()
+
+    retrying(work)
+    return token
+
+
+def get_account(db: Database, sid: str) -> Account:
+    """The stored account ``sid``; NotFoundError when there is none."""
+    with UnitOfWork(db) as uow:
+        found = uow.accounts.get(sid)
+    if found is None:
+        raise NotFoundError(f"account {sid} does not exist")
+    return found

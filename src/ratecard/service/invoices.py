@@ -267,3 +267,25 @@ def show(db: Database, month: Month, account: str | None = None) -> list[Doc]:
             current = {inv.account for inv in everything if inv.status != "void"}
             stored = [i for i in everything if i.status != "void" or i.account not in current]
     return [{**json.loads(inv.document), "status": inv.status} for inv in stored]
+
+
+def list_invoices(db: Database, account: str) -> list[Doc]:
+    """Summaries of every stored invoice of ``account`` (void ones too), newest month first."""
+    with UnitOfWork(db) as uow:
+        stored = uow.invoices.for_account(account)
+    result = []
+    for inv in stored:
+        doc = json.loads(inv.document)
+        result.append(
+            {
+                "account": inv.account,
+                "month": inv.month,
+                "status": inv.status,
+                "currency": doc["currency"],
+                "total": doc["total"],
+                "generated_at": inv.generated_at.isoformat(),
+                "finalized_at": inv.finalized_at.isoformat() if inv.finalized_at else None,
+                "voided_at": inv.voided_at.isoformat() if inv.voided_at else None,
+            }
+        )
+    return result

@@ -111,6 +111,13 @@ class AccountRepository:
     def token_hash(self, sid: str) -> str | None:
         return self.session.scalar(select(AccountRow.auth_token_hash).where(AccountRow.sid == sid))
 
+    def set_token_hash(self, sid: str, token_hash: str) -> bool:
+        """Replace an account's token hash; False when the account does not exist."""
+        changed = self.session.execute(
+            update(AccountRow).where(AccountRow.sid == sid).values(auth_token_hash=token_hash)
+        )
+        return bool(changed.rowcount)  # type: ignore[attr-defined]
+
     def list(self) -> list[Account]:
         rows = self.session.scalars(select(AccountRow).order_by(AccountRow.created, AccountRow.sid))
         return [_account(row) for row in rows]
@@ -203,6 +210,15 @@ class EventRepository:
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(EventRow)) or 0
 
+    def time_span(self, accounts: Sequence[str]) -> tuple[datetime, datetime] | None:
+        """The earliest and latest event time of ``accounts`` (None: they have no events)."""
+        row = self.session.execute(
+            select(func.min(EventRow.time), func.max(EventRow.time)).where(
+                EventRow.account_sid.in_(accounts)
+            )
+        ).one()
+        return None if row[0] is None else (row[0], row[1])
+
     def last_seq(self) -> int:
         """The highest ingestion sequence stored (0 when empty)."""
         return self.session.scalar(select(func.max(EventRow.seq))) or 0
@@ -269,6 +285,15 @@ class InvoiceRepository:
             .limit(1)
         )
         return None if row is None else _stored(row)
+
+    def for_account(self, account: str) -> list[StoredInvoice]:
+        """Every invoice of ``account`` (void ones too), newest month first."""
+        rows = self.session.scalars(
+            select(InvoiceRow)
+            .where(InvoiceRow.account_sid == account)
+            .order_by(InvoiceRow.month.desc(), InvoiceRow.id.desc())
+        )
+        return [_stored(row) for row in rows]
 
     def for_month(self, month: str) -> list[StoredInvoice]:
         rows = self.session.scalars(

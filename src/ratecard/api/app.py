@@ -1,0 +1,58 @@
+"""The app factory: one FastAPI app over one configured store (the composition root)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+
+from ratecard import __version__
+from ratecard.api import accounts, deflex, events, flex, invoices, usage_records
+from ratecard.api.deps import Context
+from ratecard.api.errors import install
+from ratecard.catalog import load_catalog
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database
+
+DESCRIPTION = """\
+ratecard as a service: usage ingestion, exact invoices, Flex plans and deflexification under
+`/v1`, and the vendor-compatible Usage Records API under `/2010-04-01`.
+
+Authenticate with HTTP Basic: an account sid and its auth token (`ratecard accounts token
+rotate SID` issues a new one), or a support user's name and token. Decimals are strings;
+every error is `{"error": {"code", "message", "field", "problems"?}}`.
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """A ratecard API app over ``settings``' store; ``clock`` fixes "now" (tests, demos)."""
+    settings = settings or Settings.from_env()
+    app = FastAPI(title="ratecard", version=__version__, description=DESCRIPTION)
+    app.state.ratecard = Context(
+        db=Database(settings.database_url),
+        settings=settings,
+        catalog=load_catalog(settings.catalog),
+        clock=clock or _now,
+        verified={},
+        lock=threading.Lock(),
+    )
+    install(app)
+    for router in (
+        accounts.router,
+        events.router,
+        invoices.router,
+        flex.router,
+        deflex.account_router,
+        deflex.router,
+        usage_records.router,
+    ):
+        app.include_router(router)
+    return app

@@ -1,0 +1,198 @@
+"""HTTP errors: the ``ratecard.errors`` hierarchy mapped to statuses and one JSON shape.
+
+Every error answer is ``{"error": {"code", "message", "field", "problems"?}}``: ``code`` is a
+stable snake_case name clients can branch on, ``field`` names the offending field (or null),
+and ``problems`` lists each bad item (``index``, ``field``, ``reason``) when an answer is about
+several. HTTP status codes live only in this package: payload validation 422, a missing record
+or another tenant's 404, bad credentials 401, a role that may not act 403, a state conflict
+409, a store that cannot be reached 503, every other refusal 400.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ratecard.errors import (
+    CatalogError,
+    ConfigError,
+    ConflictError,
+    DeflexRefused,
+    EventError,
+    MoneyError,
+    NoPriceError,
+    NotFoundError,
+    PermissionDenied,
+    PlanChangeRefusedError,
+    Problem,
+    RatecardError,
+    RatingError,
+    RequestStateError,
+    StateError,
+    StoreError,
+)
+
+log = logging.getLogger("ratecard.api")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+#: (error class, HTTP status, stable code): the first class an error is an instance of wins.
+MAPPING: tuple[tuple[type[RatecardError], int, str], ...] = (
+    (ConflictError, 409, "conflicting_events"),
+    (EventError, 422, "invalid_events"),
+    (NotFoundError, 404, "not_found"),
+    (RequestStateError, 409, "request_state"),
+    (StateError, 409, "invalid_state"),
+    (PermissionDenied, 403, "permission_denied"),
+    (DeflexRefused, 400, "deflex_refused"),
+    (PlanChangeRefusedError, 400, "plan_change_refused"),
+    (NoPriceError, 400, "no_price"),
+    (RatingError, 400, "rating_refused"),
+    (MoneyError, 400, "invalid_number"),
+    (CatalogError, 400, "invalid_catalog"),
+    (StoreError, 503, "store_unavailable"),
+    (ConfigError, 400, "invalid_setting"),
+)
+
+
+class ApiError(Exception):
+    """An error answer raised by the API layer itself (authentication, bad query, ...)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        problems: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.problems = problems
+        self.headers = headers
+
+
+def unauthorized(message: str) -> ApiError:
+    return ApiError(
+        401, "unauthorized", message, headers={"WWW-Authenticate": 'Basic realm="ratecard"'}
+    )
+
+
+def invalid(
+    message: str, field: str | None = None, problems: list[dict[str, Any]] | None = None
+) -> ApiError:
+    """A payload validation error (422)."""
+    return ApiError(422, "invalid_request", message, field, problems)
+
+
+def bad_query(message: str, field: str) -> ApiError:
+    """A query parameter the endpoint cannot take (400, as the vendor answers)."""
+    return ApiError(400, "invalid_parameter", message, field)
+
+
+def body(
+    code: str,
+    message: str,
+    field: str | None = None,
+    problems: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message, "field": field}
+    if problems:
+        error["problems"] = problems
+    return {"error": error}
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """A :class:`Problem` located as ``events[INDEX]`` -> ``{"index", "field", "reason"}``."""
+    match = _INDEX.search(problem.where)
+    return {
+        "index": int(match.group(1)) if match else None,
+        "field": problem.field,
+        "reason": problem.reason,
+    }
+
+
+def from_ratecard(error: RatecardError) -> ApiError:
+    status, code = next(
+        ((s, c) for kind, s, c in MAPPING if isinstance(error, kind)), (400, "refused")
+    )
+    if isinstance(error, EventError):
+        problems = [problem_json(p) for p in error.problems]
+        first = error.problems[0] if error.problems else None
+        noun = "event" if len(problems) == 1 else "events"
+        message = f"{len(problems)} {noun} refused; nothing was stored"
+        if first is not None:
+            message += f" (first: {first.where}: {first.reason})"
+        return ApiError(status, code, message, first.field if first else None, problems)
+    if isinstance(error, PlanChangeRefusedError) and len(error.refusals) > 1:
+        problems = [
+            {"index": None, "field": "plan", "reason": str(getattr(r, "explanation", r))}
+            for r in error.refusals
+        ]
+        return ApiError(status, code, str(error), "plan", problems)
+    return ApiError(status, code, str(error))
+    return ApiError(status, code, str(error))
+
+
+def _answer(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        body(error.code, error.message, error.field, error.problems),
+        status_code=error.status,
+        headers=error.headers,
+    )
+
+
+def _location(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error in the one JSON shape; nothing escapes as a bare 500 page."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, error: ApiError) -> JSONResponse:
+        return _answer(error)
+
+    @app.exception_handler(RatecardError)
+    async def _ratecard(_: Request, error: RatecardError) -> JSONResponse:
+        return _answer(from_ratecard(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"index": None, "field": _location(tuple(e.get("loc", ()))), "reason": str(e["msg"])}
+            for e in error.errors()
+        ]
+        first = problems[0] if problems else {"field": None, "reason": "invalid request"}
+        return _answer(
+            invalid(
+                f"invalid request: {first['reason']}",
+                first["field"],
+                problems if len(problems) > 1 else None,
+            )
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        codes = {404: "not_found", 405: "method_not_allowed"}
+        return _answer(
+            ApiError(
+                error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
+            )
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+        # a bug, never the client's input: logged with its trace, answered in the same shape
+        log.exception("unexpected error", exc_info=error)
+        return _answer(ApiError(500, "internal_error", "internal error; it has been logged"))

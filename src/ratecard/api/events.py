@@ -1,0 +1,88 @@
+"""Usage ingestion: ``POST /v1/events`` with ``{"events": [...]}`` (SPEC section 7 objects).
+
+The body is parsed with :func:`json.loads` here, not by a model, so a JSON float stays a float
+and the event validation refuses it by name (money and quantities are never floats). A batch is
+atomic and idempotent: every event is stored, or none and a 422 lists each invalid event by
+index, field and reason; a resent event is a duplicate, counted once, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from ratecard.api.deps import AccountCaller, Context, Ctx, Principal, tree
+from ratecard.api.errors import ApiError, invalid
+from ratecard.errors import EventError, Problem
+from ratecard.service.ingest import ingest_batch, validate
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+MAX_EVENTS = 10_000
+MAX_BYTES = 16 * 1024 * 1024
+
+
+async def _payload(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BYTES:
+        raise ApiError(
+            413, "payload_too_large", f"a request body may hold at most {MAX_BYTES} bytes"
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge integers, deep nesting
+        raise invalid(f"the body is not valid JSON: {exc}") from None
+
+
+def _events(payload: Any) -> list[Any]:
+    if not isinstance(payload, dict):
+        raise invalid('the body must be a JSON object {"events": [...]}')
+    unknown = sorted(set(payload) - {"events"})
+    if unknown:
+        raise invalid(f"unknown field(s): {', '.join(unknown)}", unknown[0])
+    events = payload.get("events")
+    if not isinstance(events, list):
+        raise invalid('"events" must be a list of event objects', "events")
+    if not events:
+        raise invalid('"events" is empty: send at least one event', "events")
+    if len(events) > MAX_EVENTS:
+        raise invalid(f"at most {MAX_EVENTS} events per request, got {len(events)}", "events")
+    return events
+
+
+def _check(events: list[Any], allowed: set[str]) -> None:
+    """Refuse the batch, naming every bad event, if any is invalid or names a foreign account.
+
+    An account outside the caller's tree is reported exactly like one that does not exist.
+    """
+    _, problems = validate([(f"events[{i}]", item) for i, item in enumerate(events)])
+    bad = {p.where for p in problems}
+    for index, event in enumerate(events):
+        sid = event.get("account") if isinstance(event, dict) else None
+        where = f"events[{index}]"
+        if isinstance(sid, str) and sid not in allowed and where not in bad:
+            reason = (
+                f"account {sid} does not exist (events must name the calling account or one "
+                "of its subaccounts)"
+            )
+            problems.append(Problem(where, reason, "account"))
+    if problems:
+        problems.sort(key=lambda p: int(p.where[7:-1]))
+        raise EventError(problems)
+
+
+def _ingest(ctx: Context, who: Principal, events: list[Any]) -> dict[str, int]:
+    _check(events, tree(ctx, who))
+    outcome = ingest_batch(ctx.db, events, ctx.settings, ctx.now())
+    return {"stored": outcome.stored, "duplicates": outcome.duplicates}
+
+
+@router.post("/events", summary="Ingest usage events (atomic, idempotent)")
+async def post_events(request: Request, ctx: Ctx, who: AccountCaller) -> dict[str, int]:
+    """Store a batch of events; answer how many were new and how many were duplicates."""
+    events = _events(await _payload(request))
+    # the store is synchronous: run the batch off the event loop
+    return await run_in_threadpool(_ingest, ctx, who, events)

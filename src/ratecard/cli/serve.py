@@ -1,0 +1,54 @@
+"""``ratecard serve``: the HTTP API (uvicorn) on the configured store."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ratecard.cli.common import fail, out
+from ratecard.errors import RatecardError
+from ratecard.service.demo import ensure_demo
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="On an empty database, create a demo account tree with a month of usage "
+            "(on one holding the demo, issue its parent a new token); print the credentials.",
+        ),
+    ] = False,
+) -> None:
+    """Serve the HTTP API: /v1, the vendor-compatible Usage Records, docs at /docs."""
+    import uvicorn
+
+    from ratecard.api import create_app
+
+    try:
+        settings = Settings.from_env()
+        db = Database(settings.database_url)
+        db.require_current()
+        issued = ensure_demo(db, settings) if demo else []
+        app = create_app(settings)
+    except RatecardError as exc:
+        fail(str(exc))
+    url = f"http://{host}:{port}"
+    out.print(f"ratecard API on {url}  (docs {url}/docs, store {db.safe_url})", highlight=False)
+    for cred in issued:
+        out.print(f"  {cred.name}: {cred.sid}  auth token {cred.token}", highlight=False)
+    if issued:
+        parent = issued[0]
+        out.print(
+            f"  try: curl -u {parent.sid}:{parent.token} "
+            f"{url}/2010-04-01/Accounts/{parent.sid}/Usage/Records/ThisMonth.json",
+            highlight=False,
+            soft_wrap=True,
+        )
+    db.dispose()
+    uvicorn.run(app, host=host, port=port, log_level="info")
