@@ -16,6 +16,9 @@ from ratecard.store.database import Database
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (each with its own connection pool).", min=1)
+    ] = 1,
     demo: Annotated[
         bool,
         typer.Option(
@@ -51,4 +54,11 @@ def serve(
             soft_wrap=True,
         )
     db.dispose()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    else:
+        # several processes need an import string; each builds its app from the environment
+        factory = "ratecard.api.app:create_app"
+        uvicorn.run(
+            factory, factory=True, host=host, port=port, workers=workers, log_level="warning"
+        )
