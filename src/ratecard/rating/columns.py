@@ -71,6 +71,21 @@ def unscaled(value: int, places: int) -> Decimal:
     return Decimal(value).scaleb(-places)
 
 
+def round_half_up(amount: pl.Expr, places: int) -> pl.Expr:
+    """Integers ``amount`` in 1e-(m + places) units rounded half-up (away from zero on a tie)
+    to 1e-m units: the integer twin of :func:`ratecard.money.round_money`, in Polars.
+
+    ``amount`` must be an Int128 expression (no Float anywhere: exact for any Int128 value
+    whose magnitude is below 2**127 - 10**places).
+    """
+    if places <= 0:
+        return amount * pl.lit(10 ** (-places), dtype=pl.Int128)
+    step = 10**places
+    magnitude = (amount.abs() + step // 2) // step
+    result: pl.Expr = amount.sign() * magnitude
+    return result
+
+
 def micros(moment: datetime) -> int:
     """UTC microseconds since the epoch of an aware datetime (integer arithmetic, no float)."""
     if moment.tzinfo is None:
