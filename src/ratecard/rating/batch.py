@@ -52,7 +52,7 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog, Charge
 from ratecard.errors import NoPriceError, RatingError
-from ratecard.money import EXACT_QUANTIZE, ZERO, minor_units, plain, total
+from ratecard.money import ZERO, minor_units, plain, total
 from ratecard.rating.columns import (
     AMOUNT_PLACES,
     INT64_MAX,
@@ -189,22 +189,21 @@ class BatchResult:
         """
         specs, sums = self.line_sums()
         result: dict[Key, list[Line]] = defaultdict(list)
-        currency = self.catalog.currency
-        minor = minor_units(currency)
+        minor = minor_units(self.catalog.currency)
         shown = [self._shown(spec) for spec in specs]
         month_of = {m: _month(m) for m in sums["month"].unique().to_list()}
-        for owner, month, index, units, amount, _, fractional, rounded in sums.select(
-            "billing_account",
-            "month",
-            "line",
-            "units",
-            "amount",
-            "pieces",
-            "fractional",
-            "rounded",
+        columns = ["billing_account", "month", "line", "units", "amount", "fractional", "rounded"]
+        for owner, month, index, units, amount, fractional, rounded in sums.select(
+            columns
         ).iter_rows():
             spec = specs[index]
             description, unit, exponent = shown[index]
+            if fractional:
+                quantity = plain(unscaled(units, QUANTITY_PLACES))
+                precise = unscaled(amount, AMOUNT_PLACES)
+            else:  # whole units: exact integer steps, written as the reference writes them
+                quantity = Decimal(units // _UNIT)
+                precise = Decimal(amount // 10 ** (AMOUNT_PLACES + exponent)).scaleb(exponent)
             result[(owner, month_of[month])].append(
                 Line(
                     category=spec.category,
@@ -214,10 +213,10 @@ class BatchResult:
                     pool=spec.pool,
                     tier=spec.tier,
                     tier_label=spec.label,
-                    quantity=plain(unscaled(units, QUANTITY_PLACES)),
+                    quantity=quantity,
                     unit_price=spec.rate,
-                    precise_amount=_precise(amount, None if fractional else exponent),
-                    amount=unscaled(rounded, minor),
+                    precise_amount=precise,
+                    amount=Decimal(rounded).scaleb(-minor),
                     events=(),
                 )
             )
@@ -261,19 +260,6 @@ class BatchResult:
             category.unit if category else "units",
             min(0, exponent),
         )
-
-
-def _precise(amount: int, exponent: int | None) -> Decimal:
-    """The exact Decimal of ``amount`` (1e-13 currency), written as the reference writes it.
-
-    Whole quantities x a rate of ``-exponent`` places: the reference's sum of Decimal
-    products has exactly ``exponent`` as its exponent (``None``: fractional quantities, the
-    value is exact but its trailing zeros may differ from the reference's).
-    """
-    value = unscaled(amount, AMOUNT_PLACES)
-    if exponent is None:
-        return value
-    return value.quantize(Decimal(1).scaleb(exponent), context=EXACT_QUANTIZE)
 
 
 def _line_key(line: Line) -> tuple[object, ...]:
@@ -334,15 +320,13 @@ def rate_frame(catalog: Catalog, frame: pl.DataFrame) -> BatchResult:
     if frame.height and frame["quantity"].min() < 0:  # type: ignore[operator]
         raise RatingError("negative quantities are not rated by the batch kernel")
     _check_sums(frame)
+    frame = frame.with_columns(_month_of(frame), _version_of(catalog))
+    frame = frame.with_columns(key=_combo_key(frame))
+    combos, table = _resolve(catalog, frame)
+    combo = frame["key"].replace_strict(table["key"], table["combo"], return_dtype=pl.Int32)
     frame = frame.with_columns(
-        _month_of(frame),
-        _version_of(catalog),
-        category_code=_code("category"),
-        country_code=_code("country").fill_null(-1),
+        combo=combo, **{name: table[name].gather(combo) for name in _ATTRIBUTES}
     )
-    combos, keys = _resolve(catalog, frame)
-    frame = frame.join(keys, on=_COMBO_KEY, how="left")
-    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
     pools = [c for c in combos if isinstance(c.charge, Pool)]
     # The counter is the billing account or (scope "account") the account; categorical codes
     # are one per distinct string, so a sid gets the same code in either column.
@@ -355,7 +339,7 @@ def rate_frame(catalog: Catalog, frame: pl.DataFrame) -> BatchResult:
         )
     )
     crossing: list[int] = []
-    if pools and names:
+    if pools:
         crossing = (
             frame.lazy()
             .filter(pl.col("mode") == _MODES["pool"])
@@ -469,7 +453,10 @@ def _pack(owners: list[str], counts: list[int], limit: int) -> list[tuple[list[s
 # ------------------------------------------------------------------------------------------
 
 
-_COMBO_KEY = ["version", "category_code", "country_code"]
+#: Bits of a categorical code in the combo key (version | category | country).
+_CODE_BITS = 27
+#: Per-combo attributes gathered per row.
+_ATTRIBUTES = ("mode", "tag", "scope_account", "first")
 
 
 def _code(name: str) -> pl.Expr:
@@ -511,37 +498,52 @@ def _version_of(catalog: Catalog) -> pl.Expr:
     ).alias("version")
 
 
+def _combo_key(frame: pl.DataFrame) -> pl.Expr:
+    """One Int64 per (catalog version, category, country): cheap to find distinct, to map."""
+    codes = frame.select(_code("category").max(), _code("country").max())
+    if any(value is not None and value >= 2**_CODE_BITS - 1 for value in codes.row(0)):
+        raise RatingError("too many distinct category or country strings for the batch kernel")
+    version = (pl.col("version").cast(pl.Int64) + 1) * 2 ** (2 * _CODE_BITS)
+    key: pl.Expr = version + _code("category") * 2**_CODE_BITS + _code("country").fill_null(-1) + 1
+    return key
+
+
 def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.DataFrame]:
-    """Price every distinct (version, category, country); raise for what has no price."""
+    """Price every distinct (version, category, country); raise for what has no price.
+
+    Returns the combos and a table by combo index: ``key`` (see :func:`_combo_key`) and the
+    attributes the kernel gathers per row (:data:`_ATTRIBUTES`).
+    """
+    firsts = frame.select(pl.col("key").arg_unique()).to_series()
     distinct = (
-        frame.group_by(_COMBO_KEY)
-        .agg(
-            pl.col("category").first().cast(pl.String),
-            pl.col("country").first().cast(pl.String),
-            pl.len(),
+        frame[firsts]
+        .select(
+            "key",
+            "version",
+            pl.col("category").cast(pl.String),
+            pl.col("country").cast(pl.String),
         )
-        .sort(_COMBO_KEY)
+        .sort("key")
     )
     combos: list[_Combo] = []
     missing: list[tuple[int, str, str | None, int]] = []
-    ids = []
-    for version, _, _, category, country, count in distinct.iter_rows():
+    for key, version, category, country in distinct.iter_rows():
         if version < 0:
             first = frame.filter(pl.col("version") < 0).sort("time")["time"][0]
             catalog.at(from_micros(first))  # raises RatingError naming the first priced day
         charge = catalog.versions[version].charge_for(category, country)
         if charge is None:
+            count = int(frame.select((pl.col("key") == key).sum()).item())
             missing.append((version, category, country, count))
-            ids.append(-1)
             continue
-        ids.append(len(combos))
         combos.append(_combo(len(combos), category, charge))
     if missing:
         raise NoPriceError(_unpriced(frame, missing))
     names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
     pools = [c.charge if isinstance(c.charge, Pool) else None for c in combos]
-    attributes = pl.DataFrame(
+    table = pl.DataFrame(
         {
+            "key": distinct["key"],
             "combo": [c.id for c in combos],
             "mode": [_MODES[c.mode] for c in combos],
             "tag": [names.index(p.name) if p else 0 for p in pools],
@@ -549,6 +551,7 @@ def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.Da
             "first": [c.bounds[0] if c.bounds else INT64_MAX for c in combos],
         },
         schema={
+            "key": pl.Int64,
             "combo": pl.Int32,
             "mode": pl.Int8,
             "tag": pl.Int64,
@@ -556,8 +559,7 @@ def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.Da
             "first": pl.Int64,
         },
     )
-    keys = distinct.select(_COMBO_KEY).with_columns(combo=pl.Series(ids, dtype=pl.Int32))
-    return combos, keys.join(attributes, on="combo", how="left")
+    return combos, table
 
 
 def _unpriced(
