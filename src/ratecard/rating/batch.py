@@ -62,6 +62,7 @@ from ratecard.rating.columns import (
     frame_to_usages,
     from_micros,
     micros,
+    read_parquet,
     round_half_up,
     scaled,
     scan_parquet,
@@ -425,8 +426,7 @@ def rate_parquet(
     done = 0
     lines: dict[Key, tuple[Line, ...]] = {}
     for owners_, rows in shards:
-        query = scan if owners_ is None else scan.filter(pl.col("billing_account").is_in(owners_))
-        lines.update(rate_frame(catalog, query.collect()).lines())
+        lines.update(rate_frame(catalog, read_parquet(path, owners_)).lines())
         done += rows
         if progress is not None:
             progress(done, all_rows)
