@@ -188,14 +188,26 @@ class BatchResult:
         :func:`assemble_lines`, and where one of their lines coincides with a columnar line
         (same category, pool, tier and unit price) the two are assembled together.
         """
-        specs, sums = self.line_sums()
-        result: dict[Key, list[Line]] = defaultdict(list)
+        counted = self.counted_lines()
+        return {
+            (owner, month): tuple(ln for ln, _ in v) for (owner, _, month), v in counted.items()
+        }
+
+    def counted_lines(
+        self, by_account: bool = False
+    ) -> dict[tuple[str, str | None, Month], list[tuple[Line, int]]]:
+        """Lines with their event counts, in invoice order, per (billing account, account,
+        month); ``account`` is None unless ``by_account`` (the per-account breakdown)."""
+        specs, sums = self.line_sums(by_account)
+        result: dict[tuple[str, str | None, Month], list[tuple[Line, int]]] = defaultdict(list)
         minor = minor_units(self.catalog.currency)
         shown = [self._shown(spec) for spec in specs]
         month_of = {m: _month(m) for m in sums["month"].unique().to_list()}
-        columns = ["billing_account", "month", "line", "units", "amount", "fractional", "rounded"]
-        for owner, month, index, units, amount, fractional, rounded in sums.select(
-            columns
+        columns = ["billing_account", "month", "line", "units", "amount", "pieces"]
+        columns += ["fractional", "rounded"]
+        account_column = pl.col("account" if by_account else "billing_account").alias("who")
+        for owner, month, index, units, amount, pieces, fractional, rounded, account in sums.select(
+            *columns, account_column
         ).iter_rows():
             spec = specs[index]
             description, unit, exponent = shown[index]
@@ -205,23 +217,27 @@ class BatchResult:
             else:  # whole units: exact integer steps, written as the reference writes them
                 quantity = Decimal(units // _UNIT)
                 precise = Decimal(amount // 10 ** (AMOUNT_PLACES + exponent)).scaleb(exponent)
-            result[(owner, month_of[month])].append(
-                Line(
-                    category=spec.category,
-                    description=description,
-                    unit=unit,
-                    kind=Kind.USAGE,
-                    pool=spec.pool,
-                    tier=spec.tier,
-                    tier_label=spec.label,
-                    quantity=quantity,
-                    unit_price=spec.rate,
-                    precise_amount=precise,
-                    amount=Decimal(rounded).scaleb(-minor),
-                    events=(),
-                )
+            line = Line(
+                category=spec.category,
+                description=description,
+                unit=unit,
+                kind=Kind.USAGE,
+                pool=spec.pool,
+                tier=spec.tier,
+                tier_label=spec.label,
+                quantity=quantity,
+                unit_price=spec.rate,
+                precise_amount=precise,
+                amount=Decimal(rounded).scaleb(-minor),
+                events=(),
             )
-        for key, parts in self.delegated.items():
+            result[(owner, account if by_account else None, month_of[month])].append((line, pieces))
+        delegated: dict[tuple[str, str | None, Month], list[Part]] = defaultdict(list)
+        for (owner, month), parts in self.delegated.items():
+            for part in parts:
+                account = (part.account or owner) if by_account else None
+                delegated[(owner, account, month)].append(part)
+        for key, parts in delegated.items():
             result[key] = _merge(result.get(key, []), parts, self.catalog)
         order = {name: i for i, name in enumerate(self.catalog.categories)}
         return {key: _sorted(group, order) for key, group in result.items()}
@@ -267,12 +283,16 @@ def _line_key(line: Line) -> tuple[object, ...]:
     return (line.category, line.kind, line.pool, line.tier, line.tier_label, line.unit_price)
 
 
-def _merge(columnar: list[Line], parts: list[Part], catalog: Catalog) -> list[Line]:
+def _merge(
+    columnar: list[tuple[Line, int]], parts: list[Part], catalog: Catalog
+) -> list[tuple[Line, int]]:
     """Columnar lines plus the lines of delegated parts (assembled together if they meet)."""
-    delegated = assemble_lines(parts, catalog)
-    keys = {_line_key(line) for line in columnar}
-    if not any(_line_key(line) in keys for line in delegated):
+    delegated = [(line, len(line.events)) for line in assemble_lines(parts, catalog)]
+    counts = {_line_key(line): count for line, count in columnar}
+    if not any(_line_key(line) in counts for line, _ in delegated):
         return [*columnar, *delegated]
+    for line, count in delegated:
+        counts[_line_key(line)] = counts.get(_line_key(line), 0) + count
     as_parts = [
         Part(
             category=line.category,
@@ -284,25 +304,24 @@ def _merge(columnar: list[Line], parts: list[Part], catalog: Catalog) -> list[Li
             tier_label=line.tier_label,
             pool=line.pool,
         )
-        for line in columnar
+        for line, _ in columnar
     ]
-    return list(assemble_lines([*as_parts, *parts], catalog))
+    merged = assemble_lines([*as_parts, *parts], catalog)
+    return [(line, counts[_line_key(line)]) for line in merged]
 
 
-def _sorted(lines: list[Line], order: dict[str, int]) -> tuple[Line, ...]:
+def _sorted(lines: list[tuple[Line, int]], order: dict[str, int]) -> list[tuple[Line, int]]:
     """Lines in :func:`assemble_lines`' order."""
-    return tuple(
-        sorted(
-            lines,
-            key=lambda ln: (
-                order.get(ln.category, len(order)),
-                ln.category,
-                _KIND_ORDER[ln.kind],
-                ln.tier or 0,
-                ln.tier_label or "",
-                ln.unit_price if ln.unit_price is not None else ZERO,
-            ),
-        )
+    return sorted(
+        lines,
+        key=lambda pair: (
+            order.get(pair[0].category, len(order)),
+            pair[0].category,
+            _KIND_ORDER[pair[0].kind],
+            pair[0].tier or 0,
+            pair[0].tier_label or "",
+            pair[0].unit_price if pair[0].unit_price is not None else ZERO,
+        ),
     )
 
 
