@@ -17,6 +17,7 @@ from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
+from ratecard.store.unit_of_work import UnitOfWork
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 StoreAccounts = Callable[[Database, str], None]
@@ -26,14 +27,23 @@ def documents(db: Database, month: Month) -> list[dict[str, Any]]:
     return [{k: v for k, v in doc.items() if k != "status"} for doc in invoices.show(db, month)]
 
 
+def stored_lines(db: Database, month: Month) -> dict[str, list[Any]]:
+    with UnitOfWork(db) as uow:
+        return {
+            inv.account: uow.invoices.lines(inv.id) for inv in uow.invoices.for_month(str(month))
+        }
+
+
 def fast_then_existing(db: Database, month: Month, settings: Settings) -> list[dict[str, Any]]:
     """Close with the fast path, then with the existing one: every draft must be unchanged."""
     fast = close.generate(db, month, settings)
-    stored = documents(db, month)
+    stored, lines = documents(db, month), stored_lines(db, month)
     again = invoices.generate(db, month, settings)
     assert [g.action for g in again] == ["unchanged"] * len(again)
     assert [(g.account, g.total) for g in fast] == [(g.account, g.total) for g in again]
     assert documents(db, month) == stored
+    assert stored_lines(db, month) == lines
+    assert close.generate(db, month, settings) == again  # a second fast close: unchanged too
     return stored
 
 

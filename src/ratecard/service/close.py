@@ -14,8 +14,9 @@
   :func:`ratecard.billing.monthly.bill_month`), so nothing is lost for features the kernel
   does not rate (number anniversaries, Flex seats and hours, fractional minutes).
 
-Both kinds of documents are stored by the same code as the existing path
-(:func:`ratecard.service.invoices._store`: drafts, unchanged finals, late-event adjustments).
+Both kinds of documents are stored as the existing path stores them: new drafts in bulk
+(:func:`store_documents`), everything else (replaced drafts, unchanged finals, late-event
+adjustments) by the existing path's own :func:`ratecard.service.invoices._store`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import text
+from sqlalchemy import Table, insert, select, text
 
 from ratecard.accounts import Account, billing_accounts
 from ratecard.billing.invoice import Line
@@ -36,14 +37,15 @@ from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoice_to_dict, line_to_dict
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.flex.history import FlexInstance
-from ratecard.money import round_money, total
+from ratecard.money import D, round_money, total
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import QUANTITY_PLACES, SCHEMA
 from ratecard.service.adjustments import Doc
-from ratecard.service.invoices import Generated, _store, load_events
+from ratecard.service.invoices import Generated, _line_values, _store, load_events, render
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
-from ratecard.store.repositories import SPAN_TYPES
+from ratecard.store.repositories import SPAN_TYPES, LineValues
+from ratecard.store.tables import InvoiceLineRow, InvoiceRow
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.normalize import DEFAULT_INCREMENT_SECONDS
 
@@ -86,11 +88,93 @@ def generate(
             flex = load_instances(uow)
             docs = month_documents(uow, catalog, accounts, month, flex, shard_rows)
             moment = now or datetime.now(UTC)
-            results = [_store(uow, catalog, accounts, doc, month, through, moment) for doc in docs]
+            results = store_documents(uow, catalog, accounts, docs, month, through, moment)
             uow.commit()
             return results
 
     return retrying(work)
+
+
+def store_documents(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    docs: Sequence[Doc],
+    month: Month,
+    through: int,
+    now: datetime,
+) -> list[Generated]:
+    """Store the drafts as :func:`ratecard.service.invoices._store` does, in bulk.
+
+    A billing account with no invoice for the month and no finalized earlier month (no
+    adjustments possible) gets a new draft: those are inserted together (one multi-row insert
+    for the invoices, one for their lines). Every other one goes through ``_store`` itself.
+    """
+    session = uow.events.session
+    table, lines_table = InvoiceRow.__table__, InvoiceLineRow.__table__
+    assert isinstance(table, Table)
+    assert isinstance(lines_table, Table)
+    current = set(
+        session.scalars(
+            select(InvoiceRow.account_sid).where(
+                InvoiceRow.month == str(month), InvoiceRow.status != "void"
+            )
+        )
+    )
+    finalized = set(
+        session.scalars(
+            select(InvoiceRow.account_sid).where(
+                InvoiceRow.month < str(month), InvoiceRow.status == "finalized"
+            )
+        )
+    )
+    results: list[Generated] = []
+    new: list[tuple[dict[str, Any], list[LineValues]]] = []
+    for doc in docs:
+        owner = doc["account"]
+        if owner in current or owner in finalized:
+            results.append(_store(uow, catalog, accounts, doc, month, through, now))
+            continue
+        values = {
+            "account_sid": owner,
+            "month": str(month),
+            "status": "draft",
+            "currency": doc["currency"],
+            "total": D(doc["total"]),
+            "document": render(doc),
+            "through_seq": through,
+            "basis": "",
+            "generated_at": now,
+            "finalized_at": None,
+            "voided_at": None,
+        }
+        new.append((values, _line_values(doc)))
+        results.append(Generated(owner, str(month), "created", doc["total"], doc["currency"]))
+    if new:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = session.execute(statement, [values for values, _ in new]).scalars().all()
+        rows = [
+            {
+                "invoice_id": invoice_id,
+                "position": position,
+                "account_sid": line.account,
+                "category": line.category,
+                "kind": line.kind,
+                "pool": line.pool,
+                "tier": line.tier,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "precise_amount": line.precise_amount,
+                "amount": line.amount,
+                "original_month": line.original_month,
+            }
+            for invoice_id, (_, lines) in zip(ids, new, strict=True)
+            for position, line in enumerate(lines)
+        ]
+        for start in range(0, len(rows), 50_000):
+            session.execute(insert(lines_table), rows[start : start + 50_000])
+    return results
 
 
 def month_documents(
