@@ -21,10 +21,11 @@ adjustments) by the existing path's own :func:`ratecard.service.invoices._store`
 
 from __future__ import annotations
 
-import io
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _encode
 from typing import Any
 
 import polars as pl
@@ -41,7 +42,7 @@ from ratecard.money import D, round_money, total
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import QUANTITY_PLACES, SCHEMA
 from ratecard.service.adjustments import Doc
-from ratecard.service.invoices import Generated, _line_values, _store, load_events, render
+from ratecard.service.invoices import Generated, _line_values, _store, load_events
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.repositories import SPAN_TYPES, LineValues
@@ -53,8 +54,10 @@ from ratecard.usage.normalize import DEFAULT_INCREMENT_SECONDS
 #: account to the existing path.
 FAST_TYPES = ("call", "message", "taskrouter_task", "studio_engagement", "usage")
 _UNIT = 10**QUANTITY_PLACES
+_BLOCK = 100_000
 _BODY = pl.Struct(
     {
+        "id": pl.String,
         "type": pl.String,
         "direction": pl.String,
         "number_type": pl.String,
@@ -141,7 +144,7 @@ def store_documents(
             "status": "draft",
             "currency": doc["currency"],
             "total": D(doc["total"]),
-            "document": render(doc),
+            "document": rendered(doc),
             "through_seq": through,
             "basis": "",
             "generated_at": now,
@@ -172,9 +175,60 @@ def store_documents(
             for invoice_id, (_, lines) in zip(ids, new, strict=True)
             for position, line in enumerate(lines)
         ]
-        for start in range(0, len(rows), 50_000):
-            session.execute(insert(lines_table), rows[start : start + 50_000])
+        if uow.dialect == "postgresql":
+            _copy_rows(uow, "invoice_lines", rows)
+        else:
+            for start in range(0, len(rows), 50_000):
+                session.execute(insert(lines_table), rows[start : start + 50_000])
     return results
+
+
+def _copy_rows(uow: UnitOfWork, table: str, rows: list[dict[str, Any]]) -> None:
+    """``COPY table FROM STDIN`` inside the unit of work's transaction (psycopg 3)."""
+    if not rows:
+        return
+    from psycopg import sql
+
+    connection = uow.events.session.connection().connection.driver_connection
+    assert connection is not None
+    names = list(rows[0])
+    query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    )
+    with connection.cursor() as cursor, cursor.copy(query) as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+
+
+def rendered(doc: Doc) -> str:
+    """:func:`ratecard.service.invoices.render` (``json.dumps(doc, indent=2,
+    ensure_ascii=False)``), character for character, several times faster: the standard
+    library encodes indented JSON in pure Python generators."""
+    return _json(doc, "\n")
+
+
+def _json(value: Any, newline: str) -> str:
+    if isinstance(value, str):
+        return _encode(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = newline + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = (f"{_encode(str(k))}: {_json(v, inner)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(_json(v, inner) for v in value) + newline + "]"
+    return json.dumps(value, ensure_ascii=False)  # anything else: as json would (or its error)
 
 
 def month_documents(
@@ -197,16 +251,18 @@ def month_documents(
         slow |= refused
         fast.update(_fast_documents(usage, catalog, accounts, month, slow))
     docs = []
+    children = _children(accounts)
     for account in accounts:
         if account.parent is not None:
             continue
         if account.sid in slow:
-            members = [a.sid for a in accounts if a.sid == account.sid or a.parent == account.sid]
+            members = [account.sid, *(a.sid for a in children.get(account.sid, []))]
             events = load_events(uow, members, month)
             (invoice,) = bill_month(catalog, accounts, events, month, account.sid, flex)
             docs.append(invoice_to_dict(invoice))
         else:
-            docs.append(fast.get(account.sid) or _document(catalog, accounts, account, month, {}))
+            empty = _document(catalog, children, account, month, {})
+            docs.append(fast.get(account.sid) or empty)
     return docs
 
 
@@ -277,51 +333,51 @@ def _read(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFr
         where += f" AND account_sid IN ({', '.join(names)})"
         params.update({f"m{i}": sid for i, sid in enumerate(members)})
     result = uow.events.session.execute(
-        text(f"SELECT account_sid, event_id, time, body FROM events WHERE {where}"), params
+        text(f"SELECT account_sid, time, body FROM events WHERE {where}"), params
     )
-    columns: list[list[Any]] = [[], [], [], []]
+    columns: list[list[Any]] = [[], [], []]
     for chunk in result.partitions(200_000):
         for column, values in zip(columns, zip(*chunk, strict=True), strict=True):
             column.extend(values)
     frame = pl.DataFrame(
-        dict(zip(["account", "event_id", "time", "body"], columns, strict=True)),
-        schema={"account": pl.String, "event_id": pl.String, "time": pl.String, "body": pl.String},
+        dict(zip(["account", "time", "body"], columns, strict=True)),
+        schema={"account": pl.String, "time": pl.String, "body": pl.String},
     )
     moment = pl.col("time").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
     return frame.with_columns(time=moment.dt.epoch("us"))
 
 
 def _read_postgresql(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFrame:
-    """``COPY (SELECT ...) TO STDOUT`` in CSV, parsed by Polars (no Python object per event)."""
-    from psycopg import sql
+    """The events as tab-separated text built by PostgreSQL, ~100k events per fetched row.
 
-    connection = uow.events.session.connection().connection.driver_connection
-    assert connection is not None
-    where = sql.SQL("time >= {} AND time < {}").format(
-        sql.Literal(month.start), sql.Literal(month.end)
-    )
+    One row (or one COPY message) per event costs psycopg several microseconds each; text
+    blocks cost nothing per event and Polars parses them. Tabs and newlines cannot occur in
+    an account sid, an integer or compact JSON (which escapes control characters).
+    """
+    where = "time >= :start AND time < :end"
+    params: dict[str, Any] = {"start": month.start, "end": month.end}
     if members is not None:
-        where = sql.SQL("{} AND account_sid = ANY({})").format(where, sql.Literal(members))
-    query = sql.SQL(
-        "COPY (SELECT account_sid, event_id, (extract(epoch FROM time) * 1000000)::bigint, "
-        "body FROM events WHERE {}) TO STDOUT (FORMAT csv)"
-    ).format(where)
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor, cursor.copy(query) as copy:
-        for block in copy:
-            buffer.write(block)
-    buffer.seek(0)
-    return pl.read_csv(
-        buffer,
-        has_header=False,
-        new_columns=["account", "event_id", "time", "body"],
-        schema_overrides={
-            "account": pl.String,
-            "event_id": pl.String,
-            "time": pl.Int64,
-            "body": pl.String,
-        },
+        where += " AND account_sid = ANY(:members)"
+        params["members"] = members
+    query = text(
+        "SELECT string_agg(account_sid || E'\\t' || "
+        "(extract(epoch FROM time) * 1000000)::bigint::text || E'\\t' || body, "
+        "E'\\n' ORDER BY seq) "
+        f"FROM events WHERE {where} GROUP BY seq / {_BLOCK} ORDER BY seq / {_BLOCK}"
     )
+    schema = {"account": pl.String, "time": pl.Int64, "body": pl.String}
+    frames = [
+        pl.read_csv(
+            block.encode(),
+            has_header=False,
+            separator="\t",
+            quote_char=None,
+            new_columns=list(schema),
+            schema_overrides=schema,
+        )
+        for (block,) in uow.events.session.execute(query, params)
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
 
 
 def _usage(
@@ -330,7 +386,7 @@ def _usage(
     """Usage columns (:mod:`ratecard.rating.columns`) of the events, as normalize meters them,
     and the billing accounts the kernel must not rate (their events cannot be columns)."""
     body = pl.col("body").str.json_decode(_BODY)
-    frame = frame.with_columns(body.alias("b")).unnest("b").drop("body")
+    frame = frame.with_columns(body.alias("b")).unnest("b").drop("body").rename({"id": "event_id"})
     kind = pl.col("type")
     call_category = (
         pl.when(pl.col("direction") == "inbound")
@@ -410,22 +466,32 @@ def _fast_documents(
         if key_month == month:
             lines[(owner, account)] = group
     owners = set(usage["billing_account"].unique().to_list())
+    children = _children(accounts)
     return {
-        account.sid: _document(catalog, accounts, account, month, lines)
+        account.sid: _document(catalog, children, account, month, lines)
         for account in accounts
         if account.sid in owners
     }
 
 
+def _children(accounts: Sequence[Account]) -> dict[str, list[Account]]:
+    """Each parent's subaccounts, in the order of ``accounts``."""
+    children: dict[str, list[Account]] = {}
+    for account in accounts:
+        if account.parent is not None:
+            children.setdefault(account.parent, []).append(account)
+    return children
+
+
 def _document(
     catalog: Catalog,
-    accounts: Sequence[Account],
+    children: Mapping[str, list[Account]],
     account: Account,
     month: Month,
     lines: dict[tuple[str, str | None], list[tuple[Line, int]]],
 ) -> Doc:
     """The document :func:`invoice_to_dict` gives for the same lines (event counts kept)."""
-    members = [account, *(a for a in accounts if a.parent == account.sid)]
+    members = [account, *children.get(account.sid, [])]
     currency = catalog.currency
 
     def shown(group: list[tuple[Line, int]]) -> list[Doc]:
