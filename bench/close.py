@@ -188,12 +188,34 @@ def _load_postgresql(url: str, rows: pl.DataFrame, accounts: int) -> None:
             with cursor.copy(f"COPY accounts ({columns}, recorded_at) FROM STDIN") as copy:
                 for row in account_rows(accounts):
                     copy.write_row(row)
+            # Secondary indexes are dropped for the load and built after it (a B-tree fed
+            # random keys row by row is the slow part of a bulk load), then put back as
+            # the migrations define them.
+            cursor.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'events'::regclass AND contype = 'u'"
+            )
+            constraints = cursor.fetchall()
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'events' "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint "
+                "WHERE conrelid = 'events'::regclass)"
+            )
+            indexes = cursor.fetchall()
+            for name, _ in constraints:
+                cursor.execute(f'ALTER TABLE events DROP CONSTRAINT "{name}"')
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
             columns = "account_sid, event_id, type, time, body, stored_at"
             with cursor.copy(f"COPY events ({columns}) FROM STDIN (FORMAT csv)") as copy:
                 for start in range(0, table.height, 500_000):
                     buffer = io.BytesIO()
                     table.slice(start, 500_000).write_csv(buffer, include_header=False)
                     copy.write(buffer.getvalue())
+            for name, definition in constraints:
+                cursor.execute(f'ALTER TABLE events ADD CONSTRAINT "{name}" {definition}')
+            for _, definition in indexes:
+                cursor.execute(definition)
             cursor.execute("ANALYZE")
         connection.commit()
 

@@ -241,9 +241,8 @@ def month_documents(
 ) -> list[Doc]:
     """The invoice documents of every billing account for ``month``, in the existing order."""
     owners = billing_accounts(accounts)
-    slow = {owners[sid] for sid in flex if sid in owners}
-    slow |= {owners[sid] for sid in _other_history(uow, month) if sid in owners}
-    counts = _counts(uow, month)
+    counts, other = _survey(uow, month)
+    slow = {owners[sid] for sid in [*flex, *other] if sid in owners}
     fast: dict[str, Doc] = {}
     for members in _shards(counts, owners, slow, shard_rows):
         frame = _read(uow, month, members)
@@ -266,25 +265,26 @@ def month_documents(
     return docs
 
 
-def _other_history(uow: UnitOfWork, month: Month) -> set[str]:
-    """Accounts with an event the fast path does not rate, in or before the month (or a span)."""
+def _survey(uow: UnitOfWork, month: Month) -> tuple[dict[str, int], set[str]]:
+    """One scan of the events: each account's count in the month, and the accounts with an
+    event the fast path does not rate (another type in or before the month, or a span)."""
     fast = ", ".join(f"'{t}'" for t in FAST_TYPES)
     spans = ", ".join(f"'{t}'" for t in SPAN_TYPES)
     query = text(
-        "SELECT DISTINCT account_sid FROM events "
-        f"WHERE (time < :end AND type NOT IN ({fast})) OR type IN ({spans})"
-    )
-    rows = uow.events.session.execute(query, {"end": _bound(uow, month.end)})
-    return {row[0] for row in rows}
-
-
-def _counts(uow: UnitOfWork, month: Month) -> dict[str, int]:
-    query = text(
-        "SELECT account_sid, count(*) FROM events WHERE time >= :start AND time < :end "
-        "GROUP BY account_sid"
+        "SELECT account_sid, "
+        "SUM(CASE WHEN time >= :start AND time < :end THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN (time < :end AND type NOT IN ({fast})) OR type IN ({spans}) "
+        "THEN 1 ELSE 0 END) FROM events GROUP BY account_sid"
     )
     params = {"start": _bound(uow, month.start), "end": _bound(uow, month.end)}
-    return {sid: int(n) for sid, n in uow.events.session.execute(query, params)}
+    counts: dict[str, int] = {}
+    other: set[str] = set()
+    for sid, count, others in uow.events.session.execute(query, params):
+        if count:
+            counts[sid] = int(count)
+        if others:
+            other.add(sid)
+    return counts, other
 
 
 def _bound(uow: UnitOfWork, moment: datetime) -> Any:
