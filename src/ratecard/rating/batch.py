@@ -150,7 +150,9 @@ class BatchResult:
             result[key].extend(parts)
         return dict(result)
 
-    def line_sums(self, by_account: bool = False) -> tuple[list[_LineSpec], pl.DataFrame]:
+    def line_sums(
+        self, by_account: bool = False, owners: list[str] | None = None
+    ) -> tuple[list[_LineSpec], pl.DataFrame]:
         """Exact sums of the columnar lines, rounded in integers: (specs, one row per line).
 
         Rows: ``billing_account``, [``account``,] ``month``, ``line`` (index into the specs),
@@ -159,16 +161,19 @@ class BatchResult:
         not a whole number of units), ``rounded`` (Int128, minor units, half-up).
         """
         specs, table = self._line_table()
-        owners = ["billing_account", *(["account"] if by_account else []), "month"]
+        pieces = self.pieces
+        if owners is not None:
+            pieces = pieces.filter(pl.col("billing_account").cast(pl.String).is_in(owners))
+        keys = ["billing_account", *(["account"] if by_account else []), "month"]
         sums = (
-            self.pieces.group_by([*owners, "combo", "tier"])
+            pieces.group_by([*keys, "combo", "tier"])
             .agg(
                 pl.col("units").sum(),
                 pl.len().alias("pieces"),
                 (pl.col("units") % _UNIT != 0).any().alias("fractional"),
             )
             .join(table.lazy(), on=["combo", "tier"], how="left")
-            .group_by([*owners, "line"])
+            .group_by([*keys, "line"])
             .agg(
                 pl.col("units").cast(pl.Int128).sum(),
                 (pl.col("units").cast(pl.Int128) * pl.col("rate").cast(pl.Int128))
@@ -194,11 +199,12 @@ class BatchResult:
         }
 
     def counted_lines(
-        self, by_account: bool = False
+        self, by_account: bool = False, owners: list[str] | None = None
     ) -> dict[tuple[str, str | None, Month], list[tuple[Line, int]]]:
         """Lines with their event counts, in invoice order, per (billing account, account,
-        month); ``account`` is None unless ``by_account`` (the per-account breakdown)."""
-        specs, sums = self.line_sums(by_account)
+        month); ``account`` is None unless ``by_account`` (the per-account breakdown).
+        ``owners``: only these billing accounts."""
+        specs, sums = self.line_sums(by_account, owners)
         result: dict[tuple[str, str | None, Month], list[tuple[Line, int]]] = defaultdict(list)
         minor = minor_units(self.catalog.currency)
         shown = [self._shown(spec) for spec in specs]
@@ -233,7 +239,10 @@ class BatchResult:
             )
             result[(owner, account if by_account else None, month_of[month])].append((line, pieces))
         delegated: dict[tuple[str, str | None, Month], list[Part]] = defaultdict(list)
+        wanted = None if owners is None else set(owners)
         for (owner, month), parts in self.delegated.items():
+            if wanted is not None and owner not in wanted:
+                continue
             for part in parts:
                 account = (part.account or owner) if by_account else None
                 delegated[(owner, account, month)].append(part)
