@@ -3,12 +3,19 @@
     python -m bench kernel --events 10000000 [--engine batch|reference] [--format json]
     python -m bench generate --events 10000000
     python -m bench profile --events 10000000
+    python -m bench close --events 1000000 --accounts 10000 --backend sqlite|postgresql \
+        [--path fast|existing] [--format json]
 
 ``kernel`` generates N events (seeded; cached as Parquet under bench/data/, generated in a
 child process so the measured peak RSS is the rating's), then rates them end to end from
 Parquet and prints ``{"engine", "events", "seconds", "events_per_s", "peak_rss_mb", "total"}``
 with ``total`` the sum of every invoice (rounded lines), a decimal string, equal for both
 engines. Progress bars go to stderr, so ``--format json`` output stays one JSON line.
+
+``close`` loads N generated events for A accounts into a fresh store (see :mod:`bench.close`;
+set up in a child process, outside the timed part), then times month close (every billing
+account's draft invoice generated and stored) and prints ``{"backend", "path", "events",
+"accounts", "setup_seconds", "seconds", "events_per_s", "peak_rss_mb", "invoices", "total"}``.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ import pyarrow
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from bench.close import JULY, drop, prepared, setup
 from bench.generate import write
 from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
@@ -40,6 +48,9 @@ from ratecard.catalog.load import load_catalog
 from ratecard.rating.batch import invoice_total, rate_parquet
 from ratecard.rating.columns import frame_to_usages, scan_parquet
 from ratecard.rating.engine import rate
+from ratecard.service import close, invoices
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -152,18 +163,87 @@ def cmd_kernel(args: argparse.Namespace) -> None:
         Console().print(result)
 
 
+KERNEL_SECTION = "## Runs (appended by `python -m bench kernel`)"
+CLOSE_SECTION = "## Month close runs (appended by `python -m bench close`)"
+CLOSE_HEADER = (
+    "| date (UTC) | machine | versions | backend | path | events | accounts | setup s "
+    "| close s | events/s | peak RSS MB | invoices | total |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def append_row(section: str, header: str, row: str) -> None:
+    """Add ``row`` at the end of ``section``'s table (the section is created if missing)."""
+    lines = RESULTS.read_text().splitlines(keepends=True) if RESULTS.exists() else []
+    if not any(line.strip() == section for line in lines):
+        RESULTS.write_text("".join(lines) + f"\n{section}\n\n{header}{row}")
+        return
+    at = next(i for i, line in enumerate(lines) if line.strip() == section) + 1
+    while at < len(lines) and not lines[at].startswith("|"):
+        at += 1
+    while at < len(lines) and lines[at].startswith("|"):
+        at += 1
+    lines.insert(at, row)
+    RESULTS.write_text("".join(lines))
+
+
 def record(result: dict[str, object]) -> None:
-    if not RESULTS.exists() or "| date (UTC) |" not in RESULTS.read_text():
-        with RESULTS.open("a") as out:
-            out.write("\n## Runs (appended by `python -m bench kernel`)\n\n" + HEADER)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     row = (
         f"| {stamp} | {machine()} | {versions()} | {result['engine']} | {result['events']:,} "
         f"| {result['seconds']} | {result['events_per_s']:,} | {result['peak_rss_mb']} "
         f"| {result['total']} |\n"
     )
-    with RESULTS.open("a") as out:
-        out.write(row)
+    append_row(KERNEL_SECTION, HEADER, row)
+
+
+def record_close(result: dict[str, object]) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+    row = (
+        f"| {stamp} | {machine()} | {versions()} | {result['backend']} | {result['path']} "
+        f"| {result['events']:,} | {result['accounts']:,} | {result['setup_seconds']} "
+        f"| {result['seconds']} | {result['events_per_s']:,} | {result['peak_rss_mb']} "
+        f"| {result['invoices']:,} | {result['total']} |\n"
+    )
+    append_row(CLOSE_SECTION, CLOSE_HEADER, row)
+
+
+def cmd_close_setup(args: argparse.Namespace) -> None:
+    print(setup(args.backend, args.events, args.accounts, args.seed, DATA))
+
+
+def cmd_close(args: argparse.Namespace) -> None:
+    url, setup_seconds = prepared(args.backend, args.events, args.accounts, args.seed, HERE)
+    try:
+        settings = Settings(database_url=url)
+        database = Database(url)
+        started = time.perf_counter()
+        if args.path == "fast":
+            generated = close.generate(database, JULY, settings)
+        else:
+            generated = invoices.generate(database, JULY, settings)
+        seconds = time.perf_counter() - started
+        database.dispose()
+    finally:
+        drop(url)
+    result = {
+        "backend": args.backend,
+        "path": args.path,
+        "events": args.events,
+        "accounts": args.accounts,
+        "setup_seconds": round(setup_seconds, 1),
+        "seconds": round(seconds, 3),
+        "events_per_s": round(args.events / seconds),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "invoices": len(generated),
+        "total": str(sum((Decimal(g.total) for g in generated), Decimal(0))),
+    }
+    if not args.no_record:
+        record_close(result)
+    if args.format == "json":
+        print(json.dumps(result))
+    else:
+        Console().print(result)
 
 
 def cmd_profile(args: argparse.Namespace) -> None:
@@ -184,18 +264,31 @@ def cmd_profile(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("kernel", "generate", "profile"):
+    for name in ("kernel", "generate", "profile", "close", "close-setup"):
         command = sub.add_parser(name)
         command.add_argument("--events", type=int, required=True)
         command.add_argument("--seed", type=int, default=7)
-        if name == "kernel":
-            command.add_argument("--engine", choices=["batch", "reference"], default="batch")
+        if name in ("kernel", "close"):
             command.add_argument("--format", choices=["text", "json"], default="text")
             command.add_argument("--no-record", action="store_true", help="do not append")
+        if name == "kernel":
+            command.add_argument("--engine", choices=["batch", "reference"], default="batch")
+        if name in ("close", "close-setup"):
+            command.add_argument("--accounts", type=int, required=True)
+            command.add_argument("--backend", choices=["sqlite", "postgresql"], required=True)
+        if name == "close":
+            command.add_argument("--path", choices=["fast", "existing"], default="fast")
         if name == "profile":
             command.add_argument("--top", type=int, default=30)
     args = parser.parse_args(argv)
-    {"kernel": cmd_kernel, "generate": cmd_generate, "profile": cmd_profile}[args.command](args)
+    commands = {
+        "kernel": cmd_kernel,
+        "generate": cmd_generate,
+        "profile": cmd_profile,
+        "close": cmd_close,
+        "close-setup": cmd_close_setup,
+    }
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -48,10 +48,16 @@ def account_ids(count: int) -> tuple[list[str], list[str]]:
 
 
 def generate(
-    events: int, seed: int = 7, progress: Callable[[int, int], None] | None = None
+    events: int,
+    seed: int = 7,
+    progress: Callable[[int, int], None] | None = None,
+    accounts: int | None = None,
 ) -> pl.DataFrame:
-    """All events in memory (fine up to ~20M); :func:`write` streams bigger runs."""
-    return pl.concat(list(_chunks(events, seed, progress)), how="vertical")
+    """All events in memory (fine up to ~20M); :func:`write` streams bigger runs.
+
+    ``accounts``: how many accounts (default ``events // 1000``, 10 to 100,000).
+    """
+    return pl.concat(list(_chunks(events, seed, progress, accounts)), how="vertical")
 
 
 def write(
@@ -71,9 +77,14 @@ def write(
     tmp.rename(path)
 
 
-def _chunks(events: int, seed: int, progress: Callable[[int, int], None] | None):  # type: ignore[no-untyped-def]
+def _chunks(  # type: ignore[no-untyped-def]
+    events: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None,
+    accounts: int | None = None,
+):
     rng = np.random.default_rng(seed)
-    count = min(max(events // 1000, 10), 100_000)
+    count = accounts if accounts is not None else min(max(events // 1000, 10), 100_000)
     sids, owners = account_ids(count)
     weights = 1.0 / np.arange(1, count + 1)  # Zipf weights: selection only, never money
     weights /= weights.sum()

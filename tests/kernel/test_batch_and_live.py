@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import load_catalog
 from ratecard.errors import NoPriceError, RatingError
 from ratecard.rating.batch import invoice_total, rate_frame, rate_parquet
 from ratecard.rating.columns import usages_to_frame, write_parquet
+from ratecard.rating.engine import rate
 from ratecard.rating.live import LiveRater
 from ratecard.usage.metered import Usage
 
@@ -55,8 +58,21 @@ def test_a_late_event_re_rates_only_the_tail_of_its_own_counter() -> None:
     assert sum(line.amount for line in live.lines("AC1", Month(2026, 7))) == Decimal("6508.00")
 
 
-def test_a_counter_that_would_overflow_int64_is_refused_not_wrapped() -> None:
-    huge = [voice("e1", 10**12, "calls-inbound-tollfree", 1)]  # 1e18 micro-units x 220,000
+def test_a_counter_beyond_int64_money_is_rated_exactly() -> None:
+    # 1e18 micro-units x 220,000 (1e-7 dollars) overflows int64 amounts; line sums are Int128.
+    huge = [voice("e1", 10**12, "calls-inbound-tollfree", 1), voice("e2", 5, "sms-outbound", 2)]
+    catalog = load_catalog("us")
+    expected = {
+        (owner, Month(2026, 7)): assemble_lines(parts, catalog)
+        for owner, parts in rate(catalog, huge, OWNERS).items()
+    }
+    lines = rate_frame(catalog, usages_to_frame(huge, OWNERS)).lines()
+    assert lines == {k: tuple(replace(ln, events=()) for ln in v) for k, v in expected.items()}
+    assert invoice_total(lines) > Decimal(10**10)
+
+
+def test_quantities_that_would_overflow_int64_are_refused_not_wrapped() -> None:
+    huge = [voice(f"e{i}", 5 * 10**12, "calls-outbound", i) for i in range(2)]  # 1e19 micro
     with pytest.raises(RatingError, match="overflows int64"):
         rate_frame(load_catalog("us"), usages_to_frame(huge, OWNERS))
 

@@ -2,29 +2,34 @@
 
 Input is usage as columns (:mod:`ratecard.rating.columns`). Units and money inside:
 
-* quantities are Int64 micro-units (1e-6 unit), rates Int64 in 1e-7 of the currency, so an
-  amount ``units x rate`` is an exact Int64 in 1e-13 of the currency. Nothing is rounded here:
-  parts carry precise amounts; invoice lines are rounded once, half-up, by
-  :func:`ratecard.billing.invoice.assemble_lines` (:meth:`BatchResult.lines` feeds it).
-* Polars and NumPy wrap silently on int64 overflow, so the bounds are checked BEFORE rating:
-  per pool counter, (cumulative quantity) x (largest rate of its rows) must fit in int64, and
-  per row of a per-unit price, quantity x rate must fit. Otherwise :class:`RatingError`. Line
-  sums are taken in Int128 (at most 2**31 rows of < 2**63 each cannot overflow it).
+* quantities are Int64 micro-units (1e-6 unit), rates Int64 in 1e-7 of the currency. Rows are
+  never multiplied: the 10M-row passes only SUM micro-units per (billing account, month,
+  price, tier); a line's amount is then ``units x rate`` on the ~100k summed rows, in Int128
+  (1e-13 of the currency, exact), and its half-up rounding to the minor unit is integer
+  arithmetic in Polars too (:func:`ratecard.rating.columns.round_half_up`, proven equal to
+  :func:`ratecard.money.round_money` in tests). Python ``Line`` objects are built only from the
+  summed rows.
+* Limit (checked before rating, :class:`RatingError` otherwise, never a silent wrap): the
+  quantities of one billing account's month must sum to at most ``2**63 - 1`` micro-units
+  (about 9.2e12 units); then every counter, cumulative count and line sum fits in Int64, and
+  amounts (< 2**63 x 2**63) always fit in Int128. There is no money limit below ~1.7e25.
 
 What is columnar and what is delegated:
 
 * pooled categories (SPEC section 4): per (counter, pool, month), rows in (time, event id,
-  account) order, a cumulative sum, each row split at its pool's tier bounds (a row may
-  straddle several bounds; the few straddling rows are split in Python, the rest in Polars);
-* ``per_unit`` prices without minimum/maximum spend: ``quantity x rate`` per row;
+  account) order, a cumulative sum, each row split at its pool's tier bounds. Only counters
+  that reach their first bound need the order and the cumulative sum ("crossing" counters);
+  every row of the others is in the first tier, and is summed as it comes;
+* ``per_unit`` prices without minimum/maximum spend: summed per line;
 * every other price model (graduated, volume, package, percentage, graduated percentage, and
   per-unit prices with spend limits) is DELEGATED: its rows become :class:`Usage` objects and
   are rated by the reference model itself (``Price.charge`` and ``spend_limits``), grouped as
   the reference kernel groups them. These categories are few and small in practice.
 
-Order: events are stored in time order, so the kernel first checks whether the pooled rows are
-already in (time, event id, account) order (one linear pass) and then sorts nothing; when they
-are not, it finds the counters whose rows are out of order and sorts only those rows.
+Order: events are stored in time order, so the kernel checks whether the rows of crossing
+counters are already in (time, event id, account) order (one linear pass) and then sorts
+nothing; when they are not, it finds the counters whose rows are out of order and sorts only
+those rows.
 
 Months: unlike :func:`ratecard.rating.engine.rate` (one month per call), the batch kernel
 keys every counter and group by calendar month (UTC) as well, so one call may span months; the
@@ -34,7 +39,7 @@ result is keyed by (billing account, month).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -47,7 +52,7 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog, Charge
 from ratecard.errors import NoPriceError, RatingError
-from ratecard.money import total
+from ratecard.money import ZERO, minor_units, plain, total
 from ratecard.rating.columns import (
     AMOUNT_PLACES,
     INT64_MAX,
@@ -57,6 +62,8 @@ from ratecard.rating.columns import (
     frame_to_usages,
     from_micros,
     micros,
+    read_parquet,
+    round_half_up,
     scaled,
     scan_parquet,
     unscaled,
@@ -75,8 +82,9 @@ Key = tuple[str, Month]
 _ORDER = ["time", "event_id", "account"]
 _GROUP = ["group"]  # one Int64 per (counter, pool name, month): cheap to group by
 _PIECE_COLUMNS = ["billing_account", "month", "account", "event_id", "combo", "tier", "units"]
-_PART_COLUMNS = [*_PIECE_COLUMNS, "amount"]
-_HALF = 2**32
+_MODES: dict[str, int] = {"pool": 0, "per_unit": 1, "delegate": 2}
+_UNIT = 10**QUANTITY_PLACES
+_KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
 
 
 @dataclass(frozen=True)
@@ -92,96 +100,238 @@ class _Combo:
     labels: tuple[str, ...] = ()  # tier labels (pool)
 
 
+@dataclass(frozen=True)
+class _LineSpec:
+    """What a line of (combo, tier) shows; combos with equal specs share one line."""
+
+    category: str
+    pool: str | None
+    tier: int | None
+    label: str | None
+    rate: Decimal
+
+
 @dataclass
 class BatchResult:
-    """Rated usage: columnar pieces plus the parts of delegated price models.
+    """Rated usage: columnar pieces (lazy) plus the parts of delegated price models.
 
-    ``pieces`` holds one row per priced piece: ``billing_account``, ``month`` (year x 12 +
-    month - 1), ``account``, ``event_id``, ``combo`` (index into ``combos``), ``tier`` (0-based,
-    null for per-unit prices), ``units`` (Int64 micro-units), ``rate`` (Int64, 1e-7 currency),
-    ``amount`` (Int64, 1e-13 currency, = units x rate exactly).
+    ``pieces`` yields one row per priced piece: ``billing_account``, ``month`` (year x 12 +
+    month - 1), ``account``, ``event_id``, ``combo`` (index into ``combos``), ``tier`` (0-based;
+    0 for per-unit prices), ``units`` (Int64 micro-units). Its amount is ``units x`` the rate
+    of (combo, tier), exactly.
     """
 
     catalog: Catalog
     combos: list[_Combo]
-    pieces: pl.DataFrame
+    pieces: pl.LazyFrame
     delegated: dict[Key, list[Part]]
 
     def parts(self) -> dict[Key, list[Part]]:
         """Every part, per (billing account, month): one Part per piece (for tests, audits)."""
         result: dict[Key, list[Part]] = defaultdict(list)
-        for owner, month, account, event_id, combo, tier, units, amount in self.pieces.select(
-            _PART_COLUMNS
-        ).iter_rows():
-            part = self._part(combo, tier, units, amount, account, (event_id,))
+        rows = self.pieces.select(_PIECE_COLUMNS).collect()
+        for owner, month, account, event_id, combo, tier, units in rows.iter_rows():
+            spec = self._spec(combo, tier)
+            amount = unscaled(units * _rate(spec.rate), AMOUNT_PLACES)
+            part = Part(
+                category=spec.category,
+                kind=Kind.USAGE,
+                quantity=unscaled(units, QUANTITY_PLACES),
+                unit_price=spec.rate,
+                amount=amount,
+                tier=spec.tier,
+                tier_label=spec.label,
+                pool=spec.pool,
+                account=account,
+                events=(event_id,),
+            )
             result[(owner, _month(month))].append(part)
         for key, parts in self.delegated.items():
             result[key].extend(parts)
         return dict(result)
 
+    def line_sums(
+        self, by_account: bool = False, owners: list[str] | None = None
+    ) -> tuple[list[_LineSpec], pl.DataFrame]:
+        """Exact sums of the columnar lines, rounded in integers: (specs, one row per line).
+
+        Rows: ``billing_account``, [``account``,] ``month``, ``line`` (index into the specs),
+        ``units`` (Int128 micro-units), ``amount`` (Int128, 1e-13 currency, exact),
+        ``pieces`` (how many pieces, i.e. the line's event count), ``fractional`` (a piece is
+        not a whole number of units), ``rounded`` (Int128, minor units, half-up).
+        """
+        specs, table = self._line_table()
+        pieces = self.pieces
+        if owners is not None:
+            pieces = pieces.filter(pl.col("billing_account").cast(pl.String).is_in(owners))
+        keys = ["billing_account", *(["account"] if by_account else []), "month"]
+        sums = (
+            pieces.group_by([*keys, "combo", "tier"])
+            .agg(
+                pl.col("units").sum(),
+                pl.len().alias("pieces"),
+                (pl.col("units") % _UNIT != 0).any().alias("fractional"),
+            )
+            .join(table.lazy(), on=["combo", "tier"], how="left")
+            .group_by([*keys, "line"])
+            .agg(
+                pl.col("units").cast(pl.Int128).sum(),
+                (pl.col("units").cast(pl.Int128) * pl.col("rate").cast(pl.Int128))
+                .sum()
+                .alias("amount"),
+                pl.col("pieces").sum(),
+                pl.col("fractional").any(),
+            )
+        )
+        places = AMOUNT_PLACES - minor_units(self.catalog.currency)
+        return specs, sums.with_columns(rounded=round_half_up(pl.col("amount"), places)).collect()
+
     def lines(self) -> dict[Key, tuple[Line, ...]]:
         """Invoice lines per (billing account, month), rounded once each (events left empty).
 
-        Pieces are summed per line in Polars (Int128), then each sum becomes one synthetic part
-        and :func:`assemble_lines` groups, sums exactly and rounds as it does for the reference.
+        Columnar lines come from :meth:`line_sums`; delegated parts are assembled by
+        :func:`assemble_lines`, and where one of their lines coincides with a columnar line
+        (same category, pool, tier and unit price) the two are assembled together.
         """
-        # Exact Int64 sums without Int128 (slow in Polars): split each value v >= 0 into
-        # v = hi x 2**32 + lo; below 2**31 rows neither the hi nor the lo sums can overflow.
-        split = []
-        for name in ("units", "amount"):
-            hi = pl.col(name) // _HALF
-            split += [hi.sum().alias(f"{name}_hi"), (pl.col(name) - hi * _HALF).sum().alias(name)]
-        sums = self.pieces.group_by(["billing_account", "month", "combo", "tier"]).agg(split)
-        sums = sums.select(
-            "billing_account",
-            "month",
-            "combo",
-            "tier",
-            "units_hi",
-            "units",
-            "amount_hi",
-            "amount",
-        )
-        parts: dict[Key, list[Part]] = defaultdict(list)
-        for owner, month, combo, tier, units_hi, units, amount_hi, amount in sums.iter_rows():
-            units += units_hi * _HALF
-            amount += amount_hi * _HALF
-            # One part carrying the exact sums of the line's pieces (exact products): the same
-            # numbers the reference reaches by adding Decimal products.
-            parts[(owner, _month(month))].append(self._part(combo, tier, units, amount, None, ()))
-        for key, delegated in self.delegated.items():
-            parts[key].extend(delegated)
-        return {key: assemble_lines(group, self.catalog) for key, group in parts.items()}
+        counted = self.counted_lines()
+        return {
+            (owner, month): tuple(ln for ln, _ in v) for (owner, _, month), v in counted.items()
+        }
 
-    def _part(
-        self,
-        combo: int,
-        tier: int | None,
-        units: int,
-        amount: int,
-        account: str | None,
-        events: tuple[str, ...],
-    ) -> Part:
-        """A Part from integers: ``units`` in micro-units, ``amount`` in 1e-13 currency."""
+    def counted_lines(
+        self, by_account: bool = False, owners: list[str] | None = None
+    ) -> dict[tuple[str, str | None, Month], list[tuple[Line, int]]]:
+        """Lines with their event counts, in invoice order, per (billing account, account,
+        month); ``account`` is None unless ``by_account`` (the per-account breakdown).
+        ``owners``: only these billing accounts."""
+        specs, sums = self.line_sums(by_account, owners)
+        result: dict[tuple[str, str | None, Month], list[tuple[Line, int]]] = defaultdict(list)
+        minor = minor_units(self.catalog.currency)
+        shown = [self._shown(spec) for spec in specs]
+        month_of = {m: _month(m) for m in sums["month"].unique().to_list()}
+        columns = ["billing_account", "month", "line", "units", "amount", "pieces"]
+        columns += ["fractional", "rounded"]
+        account_column = pl.col("account" if by_account else "billing_account").alias("who")
+        for owner, month, index, units, amount, pieces, fractional, rounded, account in sums.select(
+            *columns, account_column
+        ).iter_rows():
+            spec = specs[index]
+            description, unit, exponent = shown[index]
+            if fractional:
+                quantity = plain(unscaled(units, QUANTITY_PLACES))
+                precise = unscaled(amount, AMOUNT_PLACES)
+            else:  # whole units: exact integer steps, written as the reference writes them
+                quantity = Decimal(units // _UNIT)
+                precise = Decimal(amount // 10 ** (AMOUNT_PLACES + exponent)).scaleb(exponent)
+            line = Line(
+                category=spec.category,
+                description=description,
+                unit=unit,
+                kind=Kind.USAGE,
+                pool=spec.pool,
+                tier=spec.tier,
+                tier_label=spec.label,
+                quantity=quantity,
+                unit_price=spec.rate,
+                precise_amount=precise,
+                amount=Decimal(rounded).scaleb(-minor),
+                events=(),
+            )
+            result[(owner, account if by_account else None, month_of[month])].append((line, pieces))
+        delegated: dict[tuple[str, str | None, Month], list[Part]] = defaultdict(list)
+        wanted = None if owners is None else set(owners)
+        for (owner, month), parts in self.delegated.items():
+            if wanted is not None and owner not in wanted:
+                continue
+            for part in parts:
+                account = (part.account or owner) if by_account else None
+                delegated[(owner, account, month)].append(part)
+        for key, parts in delegated.items():
+            result[key] = _merge(result.get(key, []), parts, self.catalog)
+        order = {name: i for i, name in enumerate(self.catalog.categories)}
+        return {key: _sorted(group, order) for key, group in result.items()}
+
+    def _spec(self, combo: int, tier: int) -> _LineSpec:
         spec = self.combos[combo]
         if isinstance(spec.charge, Pool):
-            assert tier is not None
-            rate = spec.rates[tier]
-            label, pool, number = spec.labels[tier], spec.charge.name, tier + 1
-        else:
-            rate, label, pool, number = spec.rates[0], None, None, None
-        return Part(
-            category=spec.category,
-            kind=Kind.USAGE,
-            quantity=unscaled(units, QUANTITY_PLACES),
-            unit_price=rate,
-            amount=unscaled(amount, AMOUNT_PLACES),
-            tier=number,
-            tier_label=label,
-            pool=pool,
-            account=account,
-            events=events,
+            return _LineSpec(
+                spec.category, spec.charge.name, tier + 1, spec.labels[tier], spec.rates[tier]
+            )
+        return _LineSpec(spec.category, None, None, None, spec.rates[0])
+
+    def _line_table(self) -> tuple[list[_LineSpec], pl.DataFrame]:
+        """Every (combo, tier) with its line index and integer rate."""
+        specs: dict[_LineSpec, int] = {}
+        rows: dict[str, list[int]] = {"combo": [], "tier": [], "line": [], "rate": []}
+        for combo in self.combos:
+            tiers = {"pool": len(combo.rates), "per_unit": 1, "delegate": 0}[combo.mode]
+            for tier in range(tiers):
+                spec = self._spec(combo.id, tier)
+                for name, value in zip(
+                    rows,
+                    (combo.id, tier, specs.setdefault(spec, len(specs)), _rate(spec.rate)),
+                    strict=True,
+                ):
+                    rows[name].append(value)
+        schema = {"combo": pl.Int32, "tier": pl.Int8, "line": pl.Int32, "rate": pl.Int64}
+        return list(specs), pl.DataFrame(rows, schema=schema)
+
+    def _shown(self, spec: _LineSpec) -> tuple[str, str, int]:
+        """Description and unit of a line's category, and its precise amount's exponent."""
+        category = self.catalog.categories.get(spec.category)
+        exponent = spec.rate.as_tuple().exponent
+        assert isinstance(exponent, int)
+        return (
+            category.description if category else spec.category,
+            category.unit if category else "units",
+            min(0, exponent),
         )
+
+
+def _line_key(line: Line) -> tuple[object, ...]:
+    return (line.category, line.kind, line.pool, line.tier, line.tier_label, line.unit_price)
+
+
+def _merge(
+    columnar: list[tuple[Line, int]], parts: list[Part], catalog: Catalog
+) -> list[tuple[Line, int]]:
+    """Columnar lines plus the lines of delegated parts (assembled together if they meet)."""
+    delegated = [(line, len(line.events)) for line in assemble_lines(parts, catalog)]
+    counts = {_line_key(line): count for line, count in columnar}
+    if not any(_line_key(line) in counts for line, _ in delegated):
+        return [*columnar, *delegated]
+    for line, count in delegated:
+        counts[_line_key(line)] = counts.get(_line_key(line), 0) + count
+    as_parts = [
+        Part(
+            category=line.category,
+            kind=line.kind,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            amount=line.precise_amount,
+            tier=line.tier,
+            tier_label=line.tier_label,
+            pool=line.pool,
+        )
+        for line, _ in columnar
+    ]
+    merged = assemble_lines([*as_parts, *parts], catalog)
+    return [(line, counts[_line_key(line)]) for line in merged]
+
+
+def _sorted(lines: list[tuple[Line, int]], order: dict[str, int]) -> list[tuple[Line, int]]:
+    """Lines in :func:`assemble_lines`' order."""
+    return sorted(
+        lines,
+        key=lambda pair: (
+            order.get(pair[0].category, len(order)),
+            pair[0].category,
+            _KIND_ORDER[pair[0].kind],
+            pair[0].tier or 0,
+            pair[0].tier_label or "",
+            pair[0].unit_price if pair[0].unit_price is not None else ZERO,
+        ),
+    )
 
 
 def invoice_total(lines: dict[Key, tuple[Line, ...]]) -> Decimal:
@@ -193,29 +343,92 @@ def rate_frame(catalog: Catalog, frame: pl.DataFrame) -> BatchResult:
     """Rate usage columns (see :mod:`ratecard.rating.columns`); equal to the reference kernel.
 
     Raise NoPriceError listing every category/country without a price, RatingError when a
-    value would overflow int64 or precedes the catalog.
+    billing account's quantities would overflow int64 or usage precedes the catalog.
     """
     frame = check_columns(frame)
     if frame.height and frame["quantity"].min() < 0:  # type: ignore[operator]
         raise RatingError("negative quantities are not rated by the batch kernel")
+    _check_sums(frame)
+    frame = frame.with_columns(_month_of(frame), _version_of(catalog))
+    frame = frame.with_columns(key=_combo_key(frame))
+    combos, table = _resolve(catalog, frame)
+    combo = frame["key"].replace_strict(table["key"], table["combo"], return_dtype=pl.Int32)
     frame = frame.with_columns(
-        _month_of(pl.col("time")),
-        _version_of(catalog),
-        category_code=_code("category"),
-        country_code=_code("country").fill_null(-1),
+        combo=combo, **{name: table[name].gather(combo) for name in _ATTRIBUTES}
     )
-    combos, keys = _resolve(catalog, frame)
-    frame = frame.join(keys, on=_COMBO_KEY, how="left")
-    modes = pl.Series([c.mode for c in combos], dtype=pl.String)
-    frame = frame.with_columns(mode=modes.gather(frame["combo"]))
-    pieces = [
-        _rate_pools(combos, frame.filter(pl.col("mode") == "pool")),
-        _rate_per_unit(combos, frame.filter(pl.col("mode") == "per_unit")),
-    ]
-    delegated = _delegate(combos, frame.filter(pl.col("mode") == "delegate"))
+    pools = [c for c in combos if isinstance(c.charge, Pool)]
+    # The counter is the billing account or (scope "account") the account; categorical codes
+    # are one per distinct string, so a sid gets the same code in either column.
+    counter = (
+        pl.when(pl.col("scope_account")).then(_code("account")).otherwise(_code("billing_account"))
+    )
+    frame = frame.with_columns(
+        group=pl.when(pl.col("mode") == _MODES["pool"]).then(
+            counter * 2**24 + pl.col("tag") * 2**16 + pl.col("month") % 2**16
+        )
+    )
+    crossing: list[int] = []
+    if pools:
+        crossing = (
+            frame.lazy()
+            .filter(pl.col("mode") == _MODES["pool"])
+            .group_by(_GROUP)
+            .agg(pl.col("quantity").sum(), pl.col("first").min())
+            .filter(pl.col("quantity") >= pl.col("first"))
+            .collect()["group"]
+            .to_list()
+        )
+    is_crossing = pl.col("group").is_in(crossing).fill_null(False)
+    straight = (
+        frame.lazy()
+        .filter((pl.col("mode") != _MODES["delegate"]) & ~is_crossing)
+        .select(
+            "billing_account",
+            "month",
+            "account",
+            "event_id",
+            "combo",
+            pl.lit(0, dtype=pl.Int8).alias("tier"),
+            pl.col("quantity").alias("units"),
+        )
+    )
+    pooled = _rate_pools(combos, frame.filter(is_crossing))
+    delegated = _delegate(combos, frame.filter(pl.col("mode") == _MODES["delegate"]))
     # Pieces keep the input's string dtypes (Categorical stays Categorical: cheap to group).
-    same = [p.cast({n: frame.schema[n] for n in ("billing_account", "account")}) for p in pieces]
-    return BatchResult(catalog, combos, pl.concat(same, how="vertical"), delegated)
+    same = [
+        p.with_columns(pl.col(n).cast(frame.schema[n]) for n in ("billing_account", "account"))
+        for p in pooled
+    ]
+    pieces = pl.concat([straight, *(p.lazy() for p in same)], how="vertical")
+    return BatchResult(catalog, combos, pieces, delegated)
+
+
+def _check_sums(frame: pl.DataFrame) -> None:
+    """Refuse a billing account whose month of quantities does not fit in int64 micro-units.
+
+    Then no counter, cumulative count or line sum can wrap (Polars wraps silently).
+    """
+    if frame.is_empty():
+        return
+    largest = frame["quantity"].max()
+    assert isinstance(largest, int)
+    if largest * frame.height <= INT64_MAX:  # the cheap sufficient bound: the usual case
+        return
+    moment = pl.from_epoch(pl.col("time"), time_unit="us")
+    sums = (
+        frame.group_by(
+            "billing_account", moment.dt.year().alias("year"), moment.dt.month().alias("m")
+        )
+        .agg(pl.col("quantity").cast(pl.Int128).sum())
+        .filter(pl.col("quantity") > INT64_MAX)
+    )
+    if not sums.is_empty():
+        owner, year, month, units = sums.row(0)
+        raise RatingError(
+            f"billing account '{owner}' in {Month(year, month)}: quantities sum to "
+            f"{unscaled(units, QUANTITY_PLACES)} units, which overflows int64 in "
+            f"1e-{QUANTITY_PLACES} units; rate it with the reference kernel"
+        )
 
 
 def rate_parquet(
@@ -229,16 +442,19 @@ def rate_parquet(
     Memory stays bounded: billing accounts are packed into shards of about ``shard_rows``
     rows (a billing account is never split: its counters need all its rows), each shard is
     read, rated and reduced to lines before the next. ``progress(done_rows, all_rows)`` is
-    called after each shard.
+    called after each shard. A file of at most ``shard_rows`` rows is read once, whole.
     """
     scan = scan_parquet(path)
-    sizes = scan.group_by("billing_account").agg(pl.len()).collect().sort("billing_account")
-    shards = _pack(sizes["billing_account"].to_list(), sizes["len"].to_list(), shard_rows)
-    all_rows, done = int(sizes["len"].sum()), 0
+    all_rows = int(scan.select(pl.len()).collect().item())  # from the file's metadata
+    shards: list[tuple[list[str] | None, int]] = [(None, all_rows)]
+    if all_rows > shard_rows:
+        sizes = scan.group_by("billing_account").agg(pl.len()).collect().sort("billing_account")
+        owners = sizes["billing_account"].cast(pl.String).to_list()
+        shards = list(_pack(owners, sizes["len"].to_list(), shard_rows))
+    done = 0
     lines: dict[Key, tuple[Line, ...]] = {}
-    for owners, rows in shards:
-        query = scan if len(shards) == 1 else scan.filter(pl.col("billing_account").is_in(owners))
-        lines.update(rate_frame(catalog, query.collect()).lines())
+    for owners_, rows in shards:
+        lines.update(rate_frame(catalog, read_parquet(path, owners_)).lines())
         done += rows
         if progress is not None:
             progress(done, all_rows)
@@ -265,7 +481,10 @@ def _pack(owners: list[str], counts: list[int], limit: int) -> list[tuple[list[s
 # ------------------------------------------------------------------------------------------
 
 
-_COMBO_KEY = ["version", "category_code", "country_code"]
+#: Bits of a categorical code in the combo key (version | category | country).
+_CODE_BITS = 27
+#: Per-combo attributes gathered per row.
+_ATTRIBUTES = ("mode", "tag", "scope_account", "first")
 
 
 def _code(name: str) -> pl.Expr:
@@ -273,8 +492,16 @@ def _code(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.Categorical).to_physical().cast(pl.Int64)
 
 
-def _month_of(time: pl.Expr) -> pl.Expr:
-    moment = pl.from_epoch(time, time_unit="us")
+def _month_of(frame: pl.DataFrame) -> pl.Expr:
+    """The month key (year x 12 + month - 1) per row; a constant when all rows share one."""
+    if not frame.is_empty():
+        low, high = frame["time"].min(), frame["time"].max()
+        assert isinstance(low, int)
+        assert isinstance(high, int)
+        first, last = Month.of(from_micros(low)), Month.of(from_micros(high))
+        if first == last:
+            return pl.lit(first.year * 12 + first.month - 1, dtype=pl.Int32).alias("month")
+    moment = pl.from_epoch(pl.col("time"), time_unit="us")
     return (moment.dt.year().cast(pl.Int32) * 12 + moment.dt.month().cast(pl.Int32) - 1).alias(
         "month"
     )
@@ -299,35 +526,68 @@ def _version_of(catalog: Catalog) -> pl.Expr:
     ).alias("version")
 
 
+def _combo_key(frame: pl.DataFrame) -> pl.Expr:
+    """One Int64 per (catalog version, category, country): cheap to find distinct, to map."""
+    codes = frame.select(_code("category").max(), _code("country").max())
+    if any(value is not None and value >= 2**_CODE_BITS - 1 for value in codes.row(0)):
+        raise RatingError("too many distinct category or country strings for the batch kernel")
+    version = (pl.col("version").cast(pl.Int64) + 1) * 2 ** (2 * _CODE_BITS)
+    key: pl.Expr = version + _code("category") * 2**_CODE_BITS + _code("country").fill_null(-1) + 1
+    return key
+
+
 def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.DataFrame]:
-    """Price every distinct (version, category, country); raise for what has no price."""
+    """Price every distinct (version, category, country); raise for what has no price.
+
+    Returns the combos and a table by combo index: ``key`` (see :func:`_combo_key`) and the
+    attributes the kernel gathers per row (:data:`_ATTRIBUTES`).
+    """
+    firsts = frame.select(pl.col("key").arg_unique()).to_series()
     distinct = (
-        frame.group_by(_COMBO_KEY)
-        .agg(
-            pl.col("category").first().cast(pl.String),
-            pl.col("country").first().cast(pl.String),
-            pl.len(),
+        frame[firsts]
+        .select(
+            "key",
+            "version",
+            pl.col("category").cast(pl.String),
+            pl.col("country").cast(pl.String),
         )
-        .sort(_COMBO_KEY)
+        .sort("key")
     )
     combos: list[_Combo] = []
     missing: list[tuple[int, str, str | None, int]] = []
-    ids = []
-    for version, _, _, category, country, count in distinct.iter_rows():
+    for key, version, category, country in distinct.iter_rows():
         if version < 0:
             first = frame.filter(pl.col("version") < 0).sort("time")["time"][0]
             catalog.at(from_micros(first))  # raises RatingError naming the first priced day
         charge = catalog.versions[version].charge_for(category, country)
         if charge is None:
+            count = int(frame.select((pl.col("key") == key).sum()).item())
             missing.append((version, category, country, count))
-            ids.append(-1)
             continue
-        ids.append(len(combos))
         combos.append(_combo(len(combos), category, charge))
     if missing:
         raise NoPriceError(_unpriced(frame, missing))
-    keys = distinct.select(_COMBO_KEY).with_columns(combo=pl.Series(ids, dtype=pl.Int32))
-    return combos, keys
+    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
+    pools = [c.charge if isinstance(c.charge, Pool) else None for c in combos]
+    table = pl.DataFrame(
+        {
+            "key": distinct["key"],
+            "combo": [c.id for c in combos],
+            "mode": [_MODES[c.mode] for c in combos],
+            "tag": [names.index(p.name) if p else 0 for p in pools],
+            "scope_account": [p is not None and p.scope == "account" for p in pools],
+            "first": [c.bounds[0] if c.bounds else INT64_MAX for c in combos],
+        },
+        schema={
+            "key": pl.Int64,
+            "combo": pl.Int32,
+            "mode": pl.Int8,
+            "tag": pl.Int64,
+            "scope_account": pl.Boolean,
+            "first": pl.Int64,
+        },
+    )
+    return combos, table
 
 
 def _unpriced(
@@ -376,38 +636,16 @@ def _rate(value: Decimal) -> int:
     return scaled(value, RATE_PLACES, "rate")
 
 
-def _table(combos: Sequence[_Combo], values: Callable[[_Combo], int]) -> pl.Series:
-    return pl.Series([values(c) for c in combos], dtype=pl.Int64)
-
-
 # ------------------------------------------------------------------------------------------
-# Pools: ordered cumulative counters split at tier bounds
+# Pools: ordered cumulative counters split at tier bounds (crossing counters only)
 # ------------------------------------------------------------------------------------------
 
 
-def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
+def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> list[pl.DataFrame]:
+    """Pieces of the rows of crossing counters: in order, counted, split at tier bounds."""
     if rows.is_empty():
-        return _empty_pieces()
-    scope_account = pl.Series(
-        [isinstance(c.charge, Pool) and c.charge.scope == "account" for c in combos]
-    )
-    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
-    tags = pl.Series(
-        [names.index(c.charge.name) if isinstance(c.charge, Pool) else 0 for c in combos],
-        dtype=pl.Int64,
-    )
-    # The counter is the billing account or (scope "account") the account; categorical codes
-    # are one per distinct string, so a sid gets the same code in either column.
-    counter = (
-        pl.when(scope_account.gather(rows["combo"]))
-        .then(_code("account"))
-        .otherwise(_code("billing_account"))
-    )
-    rows = rows.with_columns(
-        group=counter * 2**24 + tags.gather(rows["combo"]) * 2**16 + pl.col("month") % 2**16
-    )
+        return []
     rows = _in_order(rows)
-    _check_pool_bounds(combos, rows)
     rows = rows.with_columns(after=pl.col("quantity").cum_sum().over(_GROUP))
     rows = rows.with_columns(before=pl.col("after") - pl.col("quantity"))
     depth = max(len(c.bounds) for c in combos)
@@ -422,15 +660,7 @@ def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
     rows = rows.with_columns(
         start=start, end=pl.when(pl.col("quantity") > 0).then(end).otherwise(start)
     )
-    simple = rows.filter(pl.col("start") == pl.col("end"))
-    straddling = rows.filter(pl.col("start") != pl.col("end"))
-    width = depth + 1
-    flat = pl.Series(
-        [_rate(c.rates[t]) if t < len(c.rates) else 0 for c in combos for t in range(width)],
-        dtype=pl.Int64,
-    )
-    index = simple["combo"].cast(pl.Int64) * width + simple["start"].cast(pl.Int64)
-    simple = simple.select(
+    simple = rows.filter(pl.col("start") == pl.col("end")).select(
         "billing_account",
         "month",
         "account",
@@ -438,12 +668,9 @@ def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
         "combo",
         pl.col("start").cast(pl.Int8).alias("tier"),
         pl.col("quantity").alias("units"),
-        rate=flat.gather(index),
-    ).with_columns(amount=pl.col("units") * pl.col("rate"))
-    straddled = _split(combos, straddling).cast(
-        {n: rows.schema[n] for n in ("billing_account", "account")}
     )
-    return pl.concat([simple, straddled], how="vertical")
+    straddled = _split(combos, rows.filter(pl.col("start") != pl.col("end")))
+    return [simple, straddled]
 
 
 def _in_order(rows: pl.DataFrame) -> pl.DataFrame:
@@ -469,52 +696,21 @@ def _ordered(previous: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
     return later.fill_null(True)
 
 
-def _check_pool_bounds(combos: list[_Combo], rows: pl.DataFrame) -> None:
-    """Refuse a counter whose cumulative quantity x largest rate does not fit in int64."""
-    top = _table(combos, lambda c: max((_rate(r) for r in c.rates), default=0))
-    sums = (
-        rows.with_columns(top=top.gather(rows["combo"]))
-        .group_by(_GROUP)
-        .agg(pl.col("quantity").cast(pl.Int128).sum().alias("units"), pl.col("top").max())
-    )
-    limit = pl.lit(INT64_MAX, dtype=pl.Int128)
-    too_big = (pl.col("units") > limit) | (
-        (pl.col("top") > 0) & (pl.col("units") > limit // pl.col("top").cast(pl.Int128))
-    )
-    bad = sums.filter(too_big)
-    if not bad.is_empty():
-        group, units, rate = bad.row(0)
-        first = rows.filter(pl.col("group") == group).row(0, named=True)
-        pool = combos[first["combo"]].charge
-        assert isinstance(pool, Pool)
-        raise RatingError(
-            f"pool '{pool.name}' of billing account '{first['billing_account']}' in "
-            f"{_month(first['month'])}: "
-            f"{unscaled(units, QUANTITY_PLACES)} units x rate {unscaled(rate, RATE_PLACES)} "
-            f"overflows int64 in 1e-{AMOUNT_PLACES} units; "
-            "rate this counter with the reference kernel"
-        )
-
-
 def _split(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
     """Pieces of the rows that straddle tier bounds (few: at most one per bound and counter)."""
-    out: dict[str, list[object]] = {name: [] for name in (*_PIECE_COLUMNS, "rate", "amount")}
+    out: dict[str, list[object]] = {name: [] for name in _PIECE_COLUMNS}
     columns = ["billing_account", "month", "account", "event_id", "combo", "before", "quantity"]
     for owner, month, account, event_id, combo, before, quantity in rows.select(
         columns
     ).iter_rows():
-        spec = combos[combo]
-        bounds = [*spec.bounds, None]
+        bounds = [*combos[combo].bounds, None]
         counted, remaining = before, quantity
         while True:  # the walk of ratecard.rating.tiers, in integers
             tier = next(i for i, b in enumerate(bounds) if b is None or counted < b)
             bound = bounds[tier]
             room = remaining if bound is None else min(remaining, bound - counted)
-            rate = _rate(spec.rates[tier])
             for name, value in zip(
-                out,
-                (owner, month, account, event_id, combo, tier, room, rate, room * rate),
-                strict=True,
+                out, (owner, month, account, event_id, combo, tier, room), strict=True
             ):
                 out[name].append(value)
             counted += room
@@ -532,44 +728,12 @@ _PIECES_SCHEMA: dict[str, pl.DataType] = {
     "combo": pl.Int32(),
     "tier": pl.Int8(),
     "units": pl.Int64(),
-    "rate": pl.Int64(),
-    "amount": pl.Int64(),
 }
 
 
-def _empty_pieces() -> pl.DataFrame:
-    return pl.DataFrame(schema=_PIECES_SCHEMA)
-
-
 # ------------------------------------------------------------------------------------------
-# Per-unit prices (columnar) and delegated price models (reference code)
+# Delegated price models (reference code)
 # ------------------------------------------------------------------------------------------
-
-
-def _rate_per_unit(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
-    if rows.is_empty():
-        return _empty_pieces()
-    rate = _table(combos, lambda c: _rate(c.rates[0]) if c.mode == "per_unit" else 0)
-    rows = rows.with_columns(rate=rate.gather(rows["combo"]))
-    too_big = (pl.col("rate") > 0) & (pl.col("quantity") > INT64_MAX // pl.col("rate"))
-    bad = rows.filter(too_big)
-    if not bad.is_empty():
-        event_id, quantity = bad.select("event_id", "quantity").row(0)
-        raise RatingError(
-            f"event '{event_id}': quantity {unscaled(quantity, QUANTITY_PLACES)} x rate "
-            f"overflows int64 in 1e-{AMOUNT_PLACES} units; rate it with the reference kernel"
-        )
-    return rows.select(
-        "billing_account",
-        "month",
-        "account",
-        "event_id",
-        "combo",
-        pl.lit(None, dtype=pl.Int8).alias("tier"),
-        pl.col("quantity").alias("units"),
-        "rate",
-        amount=pl.col("quantity") * pl.col("rate"),
-    )
 
 
 def _delegate(combos: list[_Combo], rows: pl.DataFrame) -> dict[Key, list[Part]]:

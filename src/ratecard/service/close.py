@@ -1,0 +1,514 @@
+"""Fast month close: the month's events streamed from the store into the batch kernel.
+
+:func:`generate` stores the same draft documents as :func:`ratecard.service.invoices.generate`
+(tests compare them), for every billing account, in one transaction:
+
+* Billing accounts whose month is plain metered usage (calls billed in whole minutes,
+  messages, TaskRouter tasks, Studio engagements, usage records of whole quantities without a
+  money amount) and who have no Flex instance and no number or Flex history are rated by the
+  batch kernel (:mod:`ratecard.rating.batch`). Their events are read from the store as
+  columns (PostgreSQL: ``COPY ... TO STDOUT``; SQLite: one query), their bodies decoded by
+  Polars, never by Python objects per event. Memory stays bounded: billing accounts are
+  packed into shards of about ``shard_rows`` events, read and rated one shard at a time.
+* Every other billing account takes the existing path (its events parsed and billed by
+  :func:`ratecard.billing.monthly.bill_month`), so nothing is lost for features the kernel
+  does not rate (number anniversaries, Flex seats and hours, fractional minutes).
+
+Both kinds of documents are stored as the existing path stores them: new drafts in bulk
+(:func:`store_documents`), everything else (replaced drafts, unchanged finals, late-event
+adjustments) by the existing path's own :func:`ratecard.service.invoices._store`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from json.encoder import encode_basestring as _encode
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Table, insert, select, text
+
+from ratecard.accounts import Account, billing_accounts
+from ratecard.billing.invoice import Line
+from ratecard.billing.monthly import bill_month
+from ratecard.billing.periods import Month
+from ratecard.billing.serialize import invoice_to_dict, line_to_dict
+from ratecard.catalog import Catalog, load_catalog
+from ratecard.flex.history import FlexInstance
+from ratecard.money import D, round_money, total
+from ratecard.rating.batch import rate_frame
+from ratecard.rating.columns import QUANTITY_PLACES, SCHEMA
+from ratecard.service.adjustments import Doc
+from ratecard.service.invoices import Generated, _line_values, _store, load_events
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database, retrying
+from ratecard.store.repositories import SPAN_TYPES, LineValues
+from ratecard.store.tables import InvoiceLineRow, InvoiceRow
+from ratecard.store.unit_of_work import UnitOfWork, load_instances
+from ratecard.usage.normalize import DEFAULT_INCREMENT_SECONDS
+
+#: Event types the fast path rates; any other type in or before the month sends the billing
+#: account to the existing path.
+FAST_TYPES = ("call", "message", "taskrouter_task", "studio_engagement", "usage")
+_UNIT = 10**QUANTITY_PLACES
+#: Times as the canonical JSON writes them (UTC, ``Z``; fractional seconds when present).
+_TIME = "%Y-%m-%dT%H:%M:%S%.fZ"
+_BODY = pl.Struct(
+    {
+        "id": pl.String,
+        "account": pl.String,
+        "time": pl.String,
+        "type": pl.String,
+        "direction": pl.String,
+        "number_type": pl.String,
+        "duration_seconds": pl.Int64,
+        "channel": pl.String,
+        "segments": pl.Int64,
+        "category": pl.String,
+        "quantity": pl.String,
+        "amount": pl.String,
+        "country": pl.String,
+    }
+)
+_WHOLE = re.compile(r"^[0-9]+$").pattern
+
+
+def generate(
+    db: Database,
+    month: Month,
+    settings: Settings,
+    now: datetime | None = None,
+    shard_rows: int = 5_000_000,
+) -> list[Generated]:
+    """Compute and store draft invoices of ``month`` for every billing account (fast path)."""
+    catalog = load_catalog(settings.catalog)
+
+    def work() -> list[Generated]:
+        with UnitOfWork(db) as uow:
+            uow.events.freeze()
+            accounts = uow.accounts.list()
+            through = uow.events.last_seq()
+            flex = load_instances(uow)
+            docs = month_documents(uow, catalog, accounts, month, flex, shard_rows)
+            moment = now or datetime.now(UTC)
+            results = store_documents(uow, catalog, accounts, docs, month, through, moment)
+            uow.commit()
+            return results
+
+    return retrying(work)
+
+
+def store_documents(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    docs: Sequence[Doc],
+    month: Month,
+    through: int,
+    now: datetime,
+) -> list[Generated]:
+    """Store the drafts as :func:`ratecard.service.invoices._store` does, in bulk.
+
+    A billing account with no invoice for the month and no finalized earlier month (no
+    adjustments possible) gets a new draft: those are inserted together (one multi-row insert
+    for the invoices, one for their lines). Every other one goes through ``_store`` itself.
+    """
+    session = uow.events.session
+    table, lines_table = InvoiceRow.__table__, InvoiceLineRow.__table__
+    assert isinstance(table, Table)
+    assert isinstance(lines_table, Table)
+    current = set(
+        session.scalars(
+            select(InvoiceRow.account_sid).where(
+                InvoiceRow.month == str(month), InvoiceRow.status != "void"
+            )
+        )
+    )
+    finalized = set(
+        session.scalars(
+            select(InvoiceRow.account_sid).where(
+                InvoiceRow.month < str(month), InvoiceRow.status == "finalized"
+            )
+        )
+    )
+    results: list[Generated] = []
+    new: list[tuple[dict[str, Any], list[LineValues]]] = []
+    for doc in docs:
+        owner = doc["account"]
+        if owner in current or owner in finalized:
+            results.append(_store(uow, catalog, accounts, doc, month, through, now))
+            continue
+        values = {
+            "account_sid": owner,
+            "month": str(month),
+            "status": "draft",
+            "currency": doc["currency"],
+            "total": D(doc["total"]),
+            "document": rendered(doc),
+            "through_seq": through,
+            "basis": "",
+            "generated_at": now,
+            "finalized_at": None,
+            "voided_at": None,
+        }
+        new.append((values, _line_values(doc)))
+        results.append(Generated(owner, str(month), "created", doc["total"], doc["currency"]))
+    if new:
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        ids = session.execute(statement, [values for values, _ in new]).scalars().all()
+        rows = [
+            {
+                "invoice_id": invoice_id,
+                "position": position,
+                "account_sid": line.account,
+                "category": line.category,
+                "kind": line.kind,
+                "pool": line.pool,
+                "tier": line.tier,
+                "quantity": line.quantity,
+                "unit": line.unit,
+                "unit_price": line.unit_price,
+                "precise_amount": line.precise_amount,
+                "amount": line.amount,
+                "original_month": line.original_month,
+            }
+            for invoice_id, (_, lines) in zip(ids, new, strict=True)
+            for position, line in enumerate(lines)
+        ]
+        if uow.dialect == "postgresql":
+            _copy_rows(uow, "invoice_lines", rows)
+        else:
+            for start in range(0, len(rows), 50_000):
+                session.execute(insert(lines_table), rows[start : start + 50_000])
+    return results
+
+
+def _copy_rows(uow: UnitOfWork, table: str, rows: list[dict[str, Any]]) -> None:
+    """``COPY table FROM STDIN`` inside the unit of work's transaction (psycopg 3)."""
+    if not rows:
+        return
+    from psycopg import sql
+
+    connection = uow.events.session.connection().connection.driver_connection
+    assert connection is not None
+    names = list(rows[0])
+    query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    )
+    with connection.cursor() as cursor, cursor.copy(query) as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in names])
+
+
+def rendered(doc: Doc) -> str:
+    """:func:`ratecard.service.invoices.render` (``json.dumps(doc, indent=2,
+    ensure_ascii=False)``), character for character, several times faster: the standard
+    library encodes indented JSON in pure Python generators."""
+    return _json(doc, "\n")
+
+
+def _json(value: Any, newline: str) -> str:
+    if isinstance(value, str):
+        return _encode(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    inner = newline + "  "
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = (f"{_encode(str(k))}: {_json(v, inner)}" for k, v in value.items())
+        return "{" + inner + ("," + inner).join(items) + newline + "}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        return "[" + inner + ("," + inner).join(_json(v, inner) for v in value) + newline + "]"
+    return json.dumps(value, ensure_ascii=False)  # anything else: as json would (or its error)
+
+
+def month_documents(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    month: Month,
+    flex: Mapping[str, FlexInstance],
+    shard_rows: int = 5_000_000,
+) -> list[Doc]:
+    """The invoice documents of every billing account for ``month``, in the existing order."""
+    owners = billing_accounts(accounts)
+    counts, other = _survey(uow, month)
+    slow = {owners[sid] for sid in [*flex, *other] if sid in owners}
+    fast: dict[str, Doc] = {}
+    for members in _shards(counts, owners, slow, shard_rows):
+        frame = _read(uow, month, members)
+        usage, refused = _usage(frame, catalog, owners)
+        slow |= refused
+        fast.update(_fast_documents(usage, catalog, accounts, month, slow))
+    docs = []
+    children = _children(accounts)
+    for account in accounts:
+        if account.parent is not None:
+            continue
+        if account.sid in slow:
+            members = [account.sid, *(a.sid for a in children.get(account.sid, []))]
+            events = load_events(uow, members, month)
+            (invoice,) = bill_month(catalog, accounts, events, month, account.sid, flex)
+            docs.append(invoice_to_dict(invoice))
+        else:
+            empty = _document(catalog, children, account, month, {})
+            docs.append(fast.get(account.sid) or empty)
+    return docs
+
+
+def _survey(uow: UnitOfWork, month: Month) -> tuple[dict[str, int], set[str]]:
+    """One scan of the events: each account's count in the month, and the accounts with an
+    event the fast path does not rate (another type in or before the month, or a span)."""
+    fast = ", ".join(f"'{t}'" for t in FAST_TYPES)
+    spans = ", ".join(f"'{t}'" for t in SPAN_TYPES)
+    query = text(
+        "SELECT account_sid, "
+        "SUM(CASE WHEN time >= :start AND time < :end THEN 1 ELSE 0 END), "
+        f"SUM(CASE WHEN (time < :end AND type NOT IN ({fast})) OR type IN ({spans}) "
+        "THEN 1 ELSE 0 END) FROM events GROUP BY account_sid"
+    )
+    params = {"start": _bound(uow, month.start), "end": _bound(uow, month.end)}
+    counts: dict[str, int] = {}
+    other: set[str] = set()
+    for sid, count, others in uow.events.session.execute(query, params):
+        if count:
+            counts[sid] = int(count)
+        if others:
+            other.add(sid)
+    return counts, other
+
+
+def _bound(uow: UnitOfWork, moment: datetime) -> Any:
+    """A time bound as the store writes it (SQLite keeps naive UTC text)."""
+    if uow.dialect == "postgresql":
+        return moment
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _shards(
+    counts: dict[str, int], owners: dict[str, str], slow: set[str], limit: int
+) -> list[list[str] | None]:
+    """Member sids per shard (None: everything in one shard); a billing account is whole."""
+    per_owner: dict[str, list[str]] = {}
+    rows: dict[str, int] = {}
+    for sid, count in counts.items():
+        owner = owners.get(sid)
+        if owner is None or owner in slow:
+            continue
+        per_owner.setdefault(owner, []).append(sid)
+        rows[owner] = rows.get(owner, 0) + count
+    if sum(rows.values()) <= limit and not slow:
+        return [None]
+    shards: list[list[str] | None] = []
+    current: list[str] = []
+    size = 0
+    for owner in sorted(per_owner):
+        if current and size + rows[owner] > limit:
+            shards.append(current)
+            current, size = [], 0
+        current.extend(per_owner[owner])
+        size += rows[owner]
+    if current:
+        shards.append(current)
+    return shards
+
+
+def _read(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFrame:
+    """The bodies of the month's events of ``members`` (None: of everyone), one column."""
+    if uow.dialect == "postgresql":
+        return _read_postgresql(uow, month, members)
+    where = "time >= :start AND time < :end"
+    params: dict[str, Any] = {"start": _bound(uow, month.start), "end": _bound(uow, month.end)}
+    if members is not None:
+        names = [f":m{i}" for i in range(len(members))]
+        where += f" AND account_sid IN ({', '.join(names)})"
+        params.update({f"m{i}": sid for i, sid in enumerate(members)})
+    result = uow.events.session.execute(text(f"SELECT body FROM events WHERE {where}"), params)
+    bodies: list[str] = []
+    for chunk in result.partitions(200_000):
+        bodies.extend(row[0] for row in chunk)
+    return pl.DataFrame({"body": bodies}, schema={"body": pl.String})
+
+
+def _read_postgresql(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFrame:
+    """``COPY (SELECT body ...) TO STDOUT`` in CSV, parsed by Polars (no object per event)."""
+    from psycopg import sql
+
+    connection = uow.events.session.connection().connection.driver_connection
+    assert connection is not None
+    where = sql.SQL("time >= {} AND time < {}").format(
+        sql.Literal(month.start), sql.Literal(month.end)
+    )
+    if members is not None:
+        where = sql.SQL("{} AND account_sid = ANY({})").format(where, sql.Literal(members))
+    query = sql.SQL("COPY (SELECT body FROM events WHERE {}) TO STDOUT (FORMAT csv)")
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor, cursor.copy(query.format(where)) as copy:
+        while block := copy.read():
+            buffer.write(block)
+    if not buffer.tell():
+        return pl.DataFrame(schema={"body": pl.String})
+    buffer.seek(0)
+    return pl.read_csv(
+        buffer, has_header=False, new_columns=["body"], schema_overrides={"body": pl.String}
+    )
+
+
+def _usage(
+    frame: pl.DataFrame, catalog: Catalog, owners: dict[str, str]
+) -> tuple[pl.DataFrame, set[str]]:
+    """Usage columns (:mod:`ratecard.rating.columns`) of the events, as normalize meters them,
+    and the billing accounts the kernel must not rate (their events cannot be columns)."""
+    body = pl.col("body").str.json_decode(_BODY)
+    frame = frame.select(body.alias("b")).unnest("b").rename({"id": "event_id"})
+    moment = pl.col("time").str.to_datetime(_TIME, time_unit="us", time_zone="UTC")
+    frame = frame.with_columns(time=moment.dt.epoch("us"))
+    kind = pl.col("type")
+    call_category = (
+        pl.when(pl.col("direction") == "inbound")
+        .then(pl.concat_str(pl.lit("calls-inbound-"), pl.col("number_type")))
+        .otherwise(pl.lit("calls-outbound"))
+    )
+    message_category = pl.concat_str(
+        pl.lit("sms-"),
+        pl.col("direction"),
+        pl.when(pl.col("channel") == "longcode")
+        .then(pl.lit(""))
+        .otherwise(pl.concat_str(pl.lit("-"), pl.col("channel"))),
+    )
+    category = (
+        pl.when(kind == "call")
+        .then(call_category)
+        .when(kind == "message")
+        .then(message_category)
+        .when(kind == "taskrouter_task")
+        .then(pl.lit("taskrouter-tasks"))
+        .when(kind == "studio_engagement")
+        .then(pl.lit("studio-engagements"))
+        .otherwise(pl.col("category"))
+    )
+    frame = frame.with_columns(category=category)
+    increments = {
+        name: known.increment_seconds or DEFAULT_INCREMENT_SECONDS
+        for name, known in catalog.categories.items()
+    }
+    increment = (
+        pl.col("category")
+        .replace_strict(increments, default=DEFAULT_INCREMENT_SECONDS, return_dtype=pl.Int64)
+        .cast(pl.Int64)
+    )
+    billed = (pl.col("duration_seconds") + increment - 1) // increment * increment
+    whole_usage = pl.col("quantity").str.contains(_WHOLE) & pl.col("amount").is_null()
+    usage_units = pl.when(whole_usage).then(pl.col("quantity").cast(pl.Int64, strict=False))
+    quantity = (
+        pl.when(kind == "call")
+        .then(pl.when(billed % 60 == 0).then(billed // 60))
+        .when(kind == "message")
+        .then(pl.col("segments"))
+        .when(kind.is_in(["taskrouter_task", "studio_engagement"]))
+        .then(pl.lit(1, dtype=pl.Int64))
+        .when(kind == "usage")
+        .then(usage_units)
+    )
+    owner = pl.col("account").replace_strict(owners, default=None, return_dtype=pl.String)
+    frame = frame.with_columns(
+        quantity=quantity * _UNIT,
+        billing_account=owner,
+        country=pl.when(kind.is_in(["taskrouter_task", "studio_engagement"]))
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.col("country")),
+    )
+    # A null quantity: fractional minutes, a usage record with decimals or a money amount.
+    refused = set(frame.filter(pl.col("quantity").is_null())["billing_account"].unique().to_list())
+    usage = frame.filter(~pl.col("billing_account").is_in(list(refused)))
+    return usage.select(list(SCHEMA)), {r for r in refused if r is not None}
+
+
+def _fast_documents(
+    usage: pl.DataFrame,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    month: Month,
+    slow: set[str],
+) -> dict[str, Doc]:
+    usage = usage.filter(~pl.col("billing_account").is_in(list(slow)))
+    if usage.is_empty():
+        return {}
+    result = rate_frame(catalog, usage)
+    by_owner = result.counted_lines()
+    children = _children(accounts)
+    by_account = result.counted_lines(by_account=True, owners=sorted(children))
+    lines: dict[tuple[str, str | None], list[tuple[Line, int]]] = {}
+    for (owner, account, key_month), group in [*by_owner.items(), *by_account.items()]:
+        if key_month == month:
+            lines[(owner, account)] = group
+    owners = set(usage["billing_account"].unique().to_list())
+    return {
+        account.sid: _document(catalog, children, account, month, lines)
+        for account in accounts
+        if account.sid in owners
+    }
+
+
+def _children(accounts: Sequence[Account]) -> dict[str, list[Account]]:
+    """Each parent's subaccounts, in the order of ``accounts``."""
+    children: dict[str, list[Account]] = {}
+    for account in accounts:
+        if account.parent is not None:
+            children.setdefault(account.parent, []).append(account)
+    return children
+
+
+def _document(
+    catalog: Catalog,
+    children: Mapping[str, list[Account]],
+    account: Account,
+    month: Month,
+    lines: dict[tuple[str, str | None], list[tuple[Line, int]]],
+) -> Doc:
+    """The document :func:`invoice_to_dict` gives for the same lines (event counts kept)."""
+    members = [account, *children.get(account.sid, [])]
+    currency = catalog.currency
+
+    def shown(group: list[tuple[Line, int]]) -> list[Doc]:
+        return [{**line_to_dict(line), "event_count": count} for line, count in group]
+
+    def summed(group: list[tuple[Line, int]]) -> str:
+        return str(round_money(total(line.amount for line, _ in group), currency))
+
+    own = lines.get((account.sid, None), [])
+    subaccounts = []
+    if len(members) > 1:
+        for member in members:
+            group = lines.get((account.sid, member.sid), [])
+            subaccounts.append(
+                {
+                    "account": member.sid,
+                    "name": member.name,
+                    "lines": shown(group),
+                    "total": summed(group),
+                }
+            )
+    return {
+        "account": account.sid,
+        "name": account.name,
+        "month": str(month),
+        "currency": currency,
+        "catalog": catalog.label(month.start),
+        "lines": shown(own),
+        "subaccounts": subaccounts,
+        "total": summed(own),
+    }

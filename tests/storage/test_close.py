@@ -1,0 +1,126 @@
+"""Fast month close (batch kernel from the store) == the existing path, document for document."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ratecard.billing.periods import Month
+from ratecard.service import close, invoices
+from ratecard.service.accounts import create_account
+from ratecard.service.importer import import_file
+from ratecard.service.ingest import ingest_batch
+from ratecard.service.settings import Settings
+from ratecard.store.database import Database
+from ratecard.store.unit_of_work import UnitOfWork
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+StoreAccounts = Callable[[Database, str], None]
+
+
+def documents(db: Database, month: Month) -> list[dict[str, Any]]:
+    return [{k: v for k, v in doc.items() if k != "status"} for doc in invoices.show(db, month)]
+
+
+def stored_lines(db: Database, month: Month) -> dict[str, list[Any]]:
+    with UnitOfWork(db) as uow:
+        return {
+            inv.account: uow.invoices.lines(inv.id) for inv in uow.invoices.for_month(str(month))
+        }
+
+
+def fast_then_existing(db: Database, month: Month, settings: Settings) -> list[dict[str, Any]]:
+    """Close with the fast path, then with the existing one: every draft must be unchanged."""
+    fast = close.generate(db, month, settings)
+    stored, lines = documents(db, month), stored_lines(db, month)
+    again = invoices.generate(db, month, settings)
+    assert [g.action for g in again] == ["unchanged"] * len(again)
+    assert [(g.account, g.total) for g in fast] == [(g.account, g.total) for g in again]
+    assert documents(db, month) == stored
+    assert stored_lines(db, month) == lines
+    assert close.generate(db, month, settings) == again  # a second fast close: unchanged too
+    return stored
+
+
+@pytest.mark.parametrize(("book", "month"), [("acme", "2026-07"), ("number-volume", "2026-08")])
+def test_fast_close_stores_the_existing_paths_documents_for_the_example_books(
+    db: Database, settings: Settings, store_book_accounts: StoreAccounts, book: str, month: str
+) -> None:
+    store_book_accounts(db, book)
+    import_file(db, EXAMPLES / book / "events.jsonl", settings)
+    assert fast_then_existing(db, Month.parse(month), settings)
+
+
+def generated_events(sids: list[str], count: int, seed: int) -> list[dict[str, Any]]:
+    """Calls, messages, tasks, engagements and usage records, with ties in time."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    for n in range(count):
+        base = {
+            "id": f"ev{n:05d}",
+            "account": rng.choice(sids),
+            "time": f"2026-07-{rng.randint(1, 31):02d}T10:00:0{rng.randint(0, 2)}Z",
+        }
+        kind = rng.randrange(5)
+        if kind == 0:
+            events.append(
+                base
+                | {
+                    "type": "call",
+                    "call_id": f"CA{n}",
+                    "direction": rng.choice(["inbound", "outbound"]),
+                    "number_type": rng.choice(["local", "tollfree", "mobile"]),
+                    "country": rng.choice(["US", "CA"]),
+                    "duration_seconds": rng.randint(0, 90_000),  # pools cross their bounds
+                }
+            )
+        elif kind == 1:
+            events.append(
+                base
+                | {
+                    "type": "message",
+                    "direction": rng.choice(["inbound", "outbound"]),
+                    "channel": rng.choice(["longcode", "tollfree", "shortcode"]),
+                    "country": "US",
+                    "segments": rng.randint(1, 40_000),
+                }
+            )
+        elif kind == 2:
+            events.append(base | {"type": "taskrouter_task", "task": f"WT{n}"})
+        elif kind == 3:
+            events.append(base | {"type": "studio_engagement", "flow": "FW1", "engagement": f"{n}"})
+        else:
+            events.append(
+                base
+                | {
+                    "type": "usage",
+                    "category": "recordings",
+                    "quantity": str(rng.randint(0, 30)),
+                    "country": "US",
+                }
+            )
+    return events
+
+
+def test_fast_close_rates_generated_usage_exactly_as_the_existing_path(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent, _ = create_account(db, "Parent", None, date(2025, 1, 1))
+    child, _ = create_account(db, "Child", parent.sid, date(2025, 1, 1))
+    alone, _ = create_account(db, "Alone", None, date(2025, 1, 1))
+    ingest_batch(db, generated_events([parent.sid, child.sid, alone.sid], 400, 7), settings)
+
+    def existing_path_not_taken(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("every account here is plain usage: the kernel rates it all")
+
+    monkeypatch.setattr(close, "bill_month", existing_path_not_taken)
+    july = Month(2026, 7)
+    stored = fast_then_existing(db, july, settings)
+    assert {doc["account"] for doc in stored} == {parent.sid, alone.sid}
+    assert any(line["pool"] and line["tier"] != "first 500,000" for line in stored[0]["lines"])
+    assert stored[0]["subaccounts"] or stored[1]["subaccounts"]
