@@ -5,6 +5,8 @@
     python -m bench profile --events 10000000
     python -m bench close --events 1000000 --accounts 10000 --backend sqlite|postgresql \
         [--path fast|existing] [--format json]
+    python -m bench ingest --events 100000 [--workers 2] [--clients 4] [--batch 1000] \
+        [--duplicates 10] [--format json]
 
 ``kernel`` generates N events (seeded; cached as Parquet under bench/data/, generated in a
 child process so the measured peak RSS is the rating's), then rates them end to end from
@@ -42,6 +44,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.close import JULY, drop, prepared, setup
 from bench.generate import write
+from bench.ingest import run_ingest
 from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import load_catalog
@@ -246,6 +249,47 @@ def cmd_close(args: argparse.Namespace) -> None:
         Console().print(result)
 
 
+INGEST_SECTION = "## HTTP ingestion runs (appended by `python -m bench ingest`)"
+INGEST_HEADER = (
+    "| date (UTC) | machine | versions | workers | clients | batch | events | sent (with "
+    "resends) | duplicates | seconds | events/s | stored in db |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    """Ingestion over HTTP into PostgreSQL with dedupe (see bench/ingest.py)."""
+    outcome = run_ingest(args.events, args.workers, args.batch, args.clients, args.duplicates)
+    if (
+        outcome.stored_in_db != outcome.events
+        or outcome.duplicates != outcome.sent - outcome.events
+    ):
+        raise SystemExit(f"ingestion lost or double-counted events: {outcome}")
+    result = {
+        "workers": args.workers,
+        "clients": args.clients,
+        "batch": args.batch,
+        "events": outcome.events,
+        "sent": outcome.sent,
+        "duplicates": outcome.duplicates,
+        "seconds": round(outcome.seconds, 3),
+        "events_per_s": round(outcome.events_per_s),
+        "stored_in_db": outcome.stored_in_db,
+    }
+    if not args.no_record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+        row = (
+            f"| {stamp} | {machine()} | {versions()} | {args.workers} | {args.clients} "
+            f"| {args.batch} | {outcome.events:,} | {outcome.sent:,} | {outcome.duplicates:,} "
+            f"| {result['seconds']} | {result['events_per_s']:,} | {outcome.stored_in_db:,} |\n"
+        )
+        append_row(INGEST_SECTION, INGEST_HEADER, row)
+    if args.format == "json":
+        print(json.dumps(result))
+    else:
+        Console().print(result)
+
+
 def cmd_profile(args: argparse.Namespace) -> None:
     """Where the batch kernel's time goes: cProfile of one run (Polars calls are leaves)."""
     path = ensure_data(args.events, args.seed)
@@ -264,11 +308,11 @@ def cmd_profile(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("kernel", "generate", "profile", "close", "close-setup"):
+    for name in ("kernel", "generate", "profile", "close", "close-setup", "ingest"):
         command = sub.add_parser(name)
         command.add_argument("--events", type=int, required=True)
         command.add_argument("--seed", type=int, default=7)
-        if name in ("kernel", "close"):
+        if name in ("kernel", "close", "ingest"):
             command.add_argument("--format", choices=["text", "json"], default="text")
             command.add_argument("--no-record", action="store_true", help="do not append")
         if name == "kernel":
@@ -280,6 +324,11 @@ def main(argv: list[str] | None = None) -> None:
             command.add_argument("--path", choices=["fast", "existing"], default="fast")
         if name == "profile":
             command.add_argument("--top", type=int, default=30)
+        if name == "ingest":
+            command.add_argument("--workers", type=int, default=2)
+            command.add_argument("--clients", type=int, default=4)
+            command.add_argument("--batch", type=int, default=1000)
+            command.add_argument("--duplicates", type=int, default=10, help="percent resent")
     args = parser.parse_args(argv)
     commands = {
         "kernel": cmd_kernel,
@@ -287,6 +336,7 @@ def main(argv: list[str] | None = None) -> None:
         "profile": cmd_profile,
         "close": cmd_close,
         "close-setup": cmd_close_setup,
+        "ingest": cmd_ingest,
     }
     commands[args.command](args)
 

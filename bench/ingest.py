@@ -35,6 +35,9 @@ PG_SERVER = os.environ.get(
 )
 
 
+SERVE = [sys.executable, "-c", "from ratecard.cli.main import app; app()", "serve"]
+
+
 @dataclass
 class IngestResult:
     events: int
@@ -98,8 +101,7 @@ def run_ingest(
         port = _free_port()
         env = {**os.environ, "RATECARD_DATABASE_URL": url}
         server = subprocess.Popen(
-            [sys.executable, "-c", "from ratecard.cli.main import app; app()", "serve"]
-            + ["--port", str(port), "--workers", str(workers)],
+            [*SERVE, "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
