@@ -41,14 +41,18 @@ def voice_volume() -> None:
     events: list[dict[str, object]] = []
     for n, (direction, number_type) in enumerate(kinds):
         moment = start + timedelta(seconds=n * 400)  # all before 2026-07-25
-        events.append(_call(f"v{n:05d}", VOICE, moment, direction, number_type, rng.randint(5941, 6000)))
+        events.append(
+            _call(f"v{n:05d}", VOICE, moment, direction, number_type, rng.randint(5941, 6000))
+        )
     for n in range(10):
         moment = datetime(2026, 7, 28, 9, tzinfo=UTC) + timedelta(minutes=n * 110)
         events.append(_call(f"w{n:02d}", VOICE, moment, "inbound", "local", 6000))
     _write(HERE / "voice-volume" / "events.jsonl", events)
 
 
-def _call(id_: str, account: str, moment: datetime, direction: str, number_type: str, seconds: int) -> dict[str, object]:
+def _call(
+    id_: str, account: str, moment: datetime, direction: str, number_type: str, seconds: int
+) -> dict[str, object]:
     return {
         "type": "call",
         "id": id_,
@@ -69,7 +73,11 @@ def number_volume() -> None:
     for n in range(1000):
         number_type = "local" if n < 800 else "tollfree"
         area = "415" if number_type == "local" else "888"
-        events.append(_number(f"n{n:04d}", start + timedelta(minutes=n * 12), number_type, f"+1{area}555{n:04d}"))
+        events.append(
+            _number(
+                f"n{n:04d}", start + timedelta(minutes=n * 12), number_type, f"+1{area}555{n:04d}"
+            )
+        )
     for n in range(100):
         moment = datetime(2026, 7, 20, 12, tzinfo=UTC) + timedelta(minutes=n)
         events.append(_number(f"m{n:04d}", moment, "local", f"+1650555{n:04d}"))
@@ -91,40 +99,117 @@ def _number(id_: str, moment: datetime, number_type: str, number: str) -> dict[s
 def acme() -> None:
     """A parent with two subaccounts and a month of mixed usage (the README's example)."""
     events: list[dict[str, object]] = [
-        {"type": "number_purchased", "id": "num-1", "account": ACME, "time": "2026-05-31T10:00:00Z",
-         "number": "+14155550100", "number_type": "local", "country": "US"},
-        {"type": "number_purchased", "id": "num-2", "account": ACME_SUPPORT, "time": "2026-06-15T08:00:00Z",
-         "number": "+18885550101", "number_type": "tollfree", "country": "US"},
-        {"type": "number_purchased", "id": "num-3", "account": ACME_MARKETING, "time": "2026-07-03T09:00:00Z",
-         "number": "+14155550102", "number_type": "local", "country": "US"},
-        {"type": "number_released", "id": "num-3-release", "account": ACME_MARKETING,
-         "time": "2026-07-20T09:00:00Z", "number": "+14155550102", "number_type": "local", "country": "US"},
-        _call("call-1", ACME_SUPPORT, datetime(2026, 7, 1, 9, tzinfo=UTC), "inbound", "tollfree", 80),
-        _call("call-2", ACME_SUPPORT, datetime(2026, 7, 1, 9, 5, tzinfo=UTC), "inbound", "tollfree", 605),
+        {
+            "type": "number_purchased",
+            "id": "num-1",
+            "account": ACME,
+            "time": "2026-05-31T10:00:00Z",
+            "number": "+14155550100",
+            "number_type": "local",
+            "country": "US",
+        },
+        {
+            "type": "number_purchased",
+            "id": "num-2",
+            "account": ACME_SUPPORT,
+            "time": "2026-06-15T08:00:00Z",
+            "number": "+18885550101",
+            "number_type": "tollfree",
+            "country": "US",
+        },
+        {
+            "type": "number_purchased",
+            "id": "num-3",
+            "account": ACME_MARKETING,
+            "time": "2026-07-03T09:00:00Z",
+            "number": "+14155550102",
+            "number_type": "local",
+            "country": "US",
+        },
+        {
+            "type": "number_released",
+            "id": "num-3-release",
+            "account": ACME_MARKETING,
+            "time": "2026-07-20T09:00:00Z",
+            "number": "+14155550102",
+            "number_type": "local",
+            "country": "US",
+        },
+        _call(
+            "call-1", ACME_SUPPORT, datetime(2026, 7, 1, 9, tzinfo=UTC), "inbound", "tollfree", 80
+        ),
+        _call(
+            "call-2",
+            ACME_SUPPORT,
+            datetime(2026, 7, 1, 9, 5, tzinfo=UTC),
+            "inbound",
+            "tollfree",
+            605,
+        ),
         _call("call-3", ACME_SUPPORT, datetime(2026, 7, 2, 14, tzinfo=UTC), "inbound", "local", 59),
         _call("call-4", ACME, datetime(2026, 7, 2, 15, tzinfo=UTC), "outbound", "local", 3600),
         _call("call-5", ACME, datetime(2026, 7, 8, 11, tzinfo=UTC), "outbound", "mobile", 121),
-        _call("call-6", ACME_SUPPORT, datetime(2026, 7, 9, 16, tzinfo=UTC), "inbound", "mobile", 240),
+        _call(
+            "call-6", ACME_SUPPORT, datetime(2026, 7, 9, 16, tzinfo=UTC), "inbound", "mobile", 240
+        ),
     ]
     for n in range(6):
-        events.append({"type": "message", "id": f"sms-{n}", "account": ACME_MARKETING,
-                       "time": _at(datetime(2026, 7, 10 + n, 10, tzinfo=UTC)), "direction": "outbound",
-                       "country": "US", "channel": "longcode", "segments": 1000 * (n + 1)})
-    events.append({"type": "message", "id": "sms-in-1", "account": ACME_SUPPORT, "time": "2026-07-11T12:00:00Z",
-                   "direction": "inbound", "country": "CA", "channel": "longcode", "segments": 2})
+        events.append(
+            {
+                "type": "message",
+                "id": f"sms-{n}",
+                "account": ACME_MARKETING,
+                "time": _at(datetime(2026, 7, 10 + n, 10, tzinfo=UTC)),
+                "direction": "outbound",
+                "country": "US",
+                "channel": "longcode",
+                "segments": 1000 * (n + 1),
+            }
+        )
+    events.append(
+        {
+            "type": "message",
+            "id": "sms-in-1",
+            "account": ACME_SUPPORT,
+            "time": "2026-07-11T12:00:00Z",
+            "direction": "inbound",
+            "country": "CA",
+            "channel": "longcode",
+            "segments": 2,
+        }
+    )
     for n in range(3):
-        events.append({"type": "taskrouter_task", "id": f"task-{n}", "account": ACME_SUPPORT,
-                       "time": _at(datetime(2026, 7, 1, 9, n, tzinfo=UTC)), "task": f"WT{n:032d}"})
-    events.append({"type": "usage", "id": "lookups-july", "account": ACME, "time": "2026-07-31T23:00:00Z",
-                   "category": "lookups", "quantity": "1200"})
+        events.append(
+            {
+                "type": "taskrouter_task",
+                "id": f"task-{n}",
+                "account": ACME_SUPPORT,
+                "time": _at(datetime(2026, 7, 1, 9, n, tzinfo=UTC)),
+                "task": f"WT{n:032d}",
+            }
+        )
+    events.append(
+        {
+            "type": "usage",
+            "id": "lookups-july",
+            "account": ACME,
+            "time": "2026-07-31T23:00:00Z",
+            "category": "lookups",
+            "quantity": "1200",
+        }
+    )
     _write(HERE / "acme" / "events.jsonl", events)
 
 
-
-
 def _u(id_: str, account: str, time: str, category: str, quantity: str) -> dict[str, object]:
-    return {"type": "usage", "id": id_, "account": account, "time": time,
-            "category": category, "quantity": quantity}
+    return {
+        "type": "usage",
+        "id": id_,
+        "account": account,
+        "time": time,
+        "category": category,
+        "quantity": quantity,
+    }
 
 
 def _c(id_: str, account: str, time: str, direction: str, seconds: int) -> dict[str, object]:
@@ -132,13 +217,25 @@ def _c(id_: str, account: str, time: str, direction: str, seconds: int) -> dict[
     return _call(id_, account, moment, direction, "local", seconds)
 
 
-def _user(kind: str, id_: str, account: str, time: str, user: str, role: str = "agent") -> dict[str, object]:
+def _user(
+    kind: str, id_: str, account: str, time: str, user: str, role: str = "agent"
+) -> dict[str, object]:
     return {"type": kind, "id": id_, "account": account, "time": time, "user": user, "role": role}
 
 
-def _activity(id_: str, account: str, user: str, activity: str, start: str, end: str) -> dict[str, object]:
-    return {"type": "flex_activity", "id": id_, "account": account, "time": end, "user": user,
-            "activity": activity, "start": start, "end": end}
+def _activity(
+    id_: str, account: str, user: str, activity: str, start: str, end: str
+) -> dict[str, object]:
+    return {
+        "type": "flex_activity",
+        "id": id_,
+        "account": account,
+        "time": end,
+        "user": user,
+        "activity": activity,
+        "start": start,
+        "end": end,
+    }
 
 
 FLEX_NU = "AC" + "f1e0" * 8
@@ -176,8 +273,11 @@ def flex_named_user() -> None:
         day = 21 + n
         events.append(_user("flex_login", f"login-{user}", a, f"2026-07-{day}T08:00:00Z", user))
         start = datetime(2026, 7, day, 8, tzinfo=UTC)
-        events.append(_activity(f"busy-{user}", a, user, "Available", _at(start),
-                                _at(start + timedelta(hours=100))))
+        events.append(
+            _activity(
+                f"busy-{user}", a, user, "Available", _at(start), _at(start + timedelta(hours=100))
+            )
+        )
     _write(HERE / "flex-named-user" / "events.jsonl", events)
 
 
@@ -186,15 +286,25 @@ def flex_active_user_hours() -> None:
     703 hours (6 + 696 + 0.5, rounded up), 676 free, 27 billed."""
     a = FLEX_AUH
     events = [
-        _activity(f"june-{n}", a, f"agent{n}", "Available", "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z")
+        _activity(
+            f"june-{n}", a, f"agent{n}", "Available", "2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z"
+        )
         for n in range(5, 11)
     ]
     events += [
-        _activity("a1-available", a, "agent1", "Available", "2026-06-30T20:00:00Z", "2026-07-01T04:00:00Z"),
+        _activity(
+            "a1-available", a, "agent1", "Available", "2026-06-30T20:00:00Z", "2026-07-01T04:00:00Z"
+        ),
         _activity("a1-busy", a, "agent1", "Busy", "2026-07-01T02:00:00Z", "2026-07-01T06:00:00Z"),
-        _activity("a2-available", a, "agent2", "Available", "2026-07-02T00:00:00Z", "2026-07-31T00:00:00Z"),
-        _activity("a3-offline", a, "agent3", "Offline", "2026-07-01T00:00:00Z", "2026-07-31T00:00:00Z"),
-        _activity("a4-available", a, "agent4", "Available", "2026-07-10T09:00:00Z", "2026-07-10T09:30:00Z"),
+        _activity(
+            "a2-available", a, "agent2", "Available", "2026-07-02T00:00:00Z", "2026-07-31T00:00:00Z"
+        ),
+        _activity(
+            "a3-offline", a, "agent3", "Offline", "2026-07-01T00:00:00Z", "2026-07-31T00:00:00Z"
+        ),
+        _activity(
+            "a4-available", a, "agent4", "Available", "2026-07-10T09:00:00Z", "2026-07-10T09:30:00Z"
+        ),
         _u("tasks-july", a, "2026-07-31T23:00:00Z", "taskrouter-tasks", "7100"),
         _c("call-1", a, "2026-07-08T15:00:00Z", "outbound", 3600),
     ]

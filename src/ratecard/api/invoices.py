@@ -6,8 +6,6 @@ accounts (parents): a subaccount's usage is on its parent's invoice, in its brea
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
@@ -16,26 +14,10 @@ from pydantic import BaseModel, ConfigDict
 from ratecard.api.deps import AccountCaller, Ctx, reachable
 from ratecard.api.errors import invalid
 from ratecard.billing.periods import Month
+from ratecard.billing.serialize import invoices_to_csv
 from ratecard.service import invoices as invoice_service
 
 router = APIRouter(prefix="/v1/accounts/{sid}/invoices", tags=["invoices"])
-
-CSV_COLUMNS = (
-    "account",
-    "month",
-    "status",
-    "section",
-    "category",
-    "description",
-    "kind",
-    "tier",
-    "quantity",
-    "unit",
-    "unit_price",
-    "precise_amount",
-    "amount",
-    "original_month",
-)
 
 
 class GenerateRequest(BaseModel):
@@ -49,22 +31,6 @@ def _month(text: str, field: str = "month") -> Month:
         return Month.parse(text)
     except ValueError as exc:
         raise invalid(str(exc), field) from None
-
-
-def to_csv(docs: list[dict[str, Any]]) -> str:
-    """Invoice documents as CSV: one row per line. ``section`` is ``invoice`` for the invoice's
-    own lines and an account sid for that account's share (the per-account breakdown)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for doc in docs:
-        sections = [("invoice", doc["lines"])]
-        sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
-        head = {"account": doc["account"], "month": doc["month"], "status": doc["status"]}
-        for section, lines in sections:
-            for line in lines:
-                writer.writerow({**line, **head, "section": section})
-    return buffer.getvalue()
 
 
 @router.post("", summary="Generate (or regenerate) the draft invoice of a month")
@@ -101,7 +67,7 @@ def get_invoice(
         format is None and "text/csv" in request.headers.get("accept", "")
     )
     if wants_csv:
-        return Response(to_csv([doc]), media_type="text/csv; charset=utf-8")
+        return Response(invoices_to_csv([doc]), media_type="text/csv; charset=utf-8")
     return doc
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Any
 
@@ -51,3 +53,38 @@ def invoice_to_dict(invoice: Invoice, explain: bool = False) -> dict[str, Any]:
         ],
         "total": str(invoice.total),
     }
+
+
+#: Columns of the invoice CSV (``invoices show --format csv``, the API's ``?format=csv``).
+CSV_COLUMNS = (
+    "account",
+    "month",
+    "status",
+    "section",
+    "category",
+    "description",
+    "kind",
+    "tier",
+    "quantity",
+    "unit",
+    "unit_price",
+    "precise_amount",
+    "amount",
+    "original_month",
+)
+
+
+def invoices_to_csv(docs: list[dict[str, Any]]) -> str:
+    """Stored invoice documents as CSV, one row per line. ``section`` is ``invoice`` for the
+    invoice's own lines and an account sid for that account's share (the breakdown)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for doc in docs:
+        sections = [("invoice", doc["lines"])]
+        sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
+        head = {"account": doc["account"], "month": doc["month"], "status": doc["status"]}
+        for section, lines in sections:
+            for line in lines:
+                writer.writerow({**line, **head, "section": section})
+    return buffer.getvalue()

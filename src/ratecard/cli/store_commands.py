@@ -5,7 +5,6 @@ Registered on the main app by :func:`register`. Errors print to stderr and exit 
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import date
 from enum import StrEnum
@@ -16,6 +15,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from ratecard.billing.serialize import invoices_to_csv
 from ratecard.cli.common import Format, emit_json, err, fail, out, parse_month
 from ratecard.errors import RatecardError
 from ratecard.service import accounts as account_service
@@ -298,34 +298,8 @@ def invoices_show(
             _print_doc(doc)
 
 
-CSV_COLUMNS = (
-    "account",
-    "month",
-    "status",
-    "section",
-    "category",
-    "description",
-    "kind",
-    "tier",
-    "quantity",
-    "unit",
-    "unit_price",
-    "precise_amount",
-    "amount",
-    "original_month",
-)
-
-
 def _write_csv(docs: list[dict[str, Any]]) -> None:
-    writer = csv.DictWriter(sys.stdout, CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for doc in docs:
-        sections = [(doc["account"], doc["lines"])]
-        sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
-        for section, lines in sections:
-            for line in lines:
-                head = {"account": doc["account"], "month": doc["month"], "status": doc["status"]}
-                writer.writerow({**line, **head, "section": section})
+    sys.stdout.write(invoices_to_csv(docs))
 
 
 def _print_doc(doc: dict[str, Any]) -> None:
