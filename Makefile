@@ -30,12 +30,12 @@ run: $(STAMP_RUN)
 	$(BIN)/ratecard serve --demo --host $(HOST) --port $(PORT)
 
 test: $(STAMP_DEV) postgres
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests
 
 typecheck: $(STAMP_DEV)
