@@ -8,7 +8,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ratecard.money import MINOR_UNITS, round_money
+from ratecard.money import EXACT_QUANTIZE, MINOR_UNITS, round_money
 from ratecard.rating.columns import AMOUNT_PLACES, round_half_up
 
 INT128 = 2**126
@@ -21,7 +21,8 @@ def rounded(amounts: list[int], places: int) -> list[int]:
 
 
 def expected(amount: int, currency: str) -> Decimal:
-    return round_money(Decimal(amount).scaleb(-AMOUNT_PLACES), currency)
+    # scaled in a wide context: the default one keeps 28 digits and would round the oracle
+    return round_money(Decimal(amount).scaleb(-AMOUNT_PLACES, EXACT_QUANTIZE), currency)
 
 
 # Ties (.5 of the minor unit), just below and above them, zero, negatives, and huge values.

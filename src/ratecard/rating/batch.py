@@ -52,7 +52,7 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog, Charge
 from ratecard.errors import NoPriceError, RatingError
-from ratecard.money import ZERO, minor_units, plain, total
+from ratecard.money import EXACT_QUANTIZE, ZERO, minor_units, plain, total
 from ratecard.rating.columns import (
     AMOUNT_PLACES,
     INT64_MAX,
@@ -222,7 +222,9 @@ class BatchResult:
                 precise = unscaled(amount, AMOUNT_PLACES)
             else:  # whole units: exact integer steps, written as the reference writes them
                 quantity = Decimal(units // _UNIT)
-                precise = Decimal(amount // 10 ** (AMOUNT_PLACES + exponent)).scaleb(exponent)
+                precise = Decimal(amount // 10 ** (AMOUNT_PLACES + exponent)).scaleb(
+                    exponent, EXACT_QUANTIZE
+                )
             line = Line(
                 category=spec.category,
                 description=description,
@@ -234,7 +236,7 @@ class BatchResult:
                 quantity=quantity,
                 unit_price=spec.rate,
                 precise_amount=precise,
-                amount=Decimal(rounded).scaleb(-minor),
+                amount=Decimal(rounded).scaleb(-minor, EXACT_QUANTIZE),
                 events=(),
             )
             result[(owner, account if by_account else None, month_of[month])].append((line, pieces))

@@ -29,7 +29,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from ratecard.errors import RatingError
-from ratecard.money import D
+from ratecard.money import EXACT_QUANTIZE, D
 from ratecard.usage.metered import Usage
 
 #: Quantities are integers of 10**-QUANTITY_PLACES units (micro-units).
@@ -58,7 +58,7 @@ AMOUNT_COLUMN = "amount"
 
 def scaled(value: Decimal, places: int, what: str) -> int:
     """``value x 10**places`` as an exact integer; RatingError if digits would be lost."""
-    shifted = value.scaleb(places)
+    shifted = value.scaleb(places, EXACT_QUANTIZE)  # exact: never rounds to 28 digits
     if shifted != shifted.to_integral_value():
         raise RatingError(
             f"{what} {value} has more than {places} decimal places: the batch kernel works in "
@@ -69,7 +69,7 @@ def scaled(value: Decimal, places: int, what: str) -> int:
 
 def unscaled(value: int, places: int) -> Decimal:
     """The exact Decimal ``value x 10**-places`` (the inverse of :func:`scaled`)."""
-    return Decimal(value).scaleb(-places)
+    return Decimal(value).scaleb(-places, EXACT_QUANTIZE)
 
 
 def round_half_up(amount: pl.Expr, places: int) -> pl.Expr:
