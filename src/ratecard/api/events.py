@@ -14,10 +14,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from ratecard.api.deps import AccountCaller, Context, Ctx, Principal, tree
+from ratecard.api.deps import AccountCaller, Context, Ctx, Principal
 from ratecard.api.errors import ApiError, invalid
 from ratecard.errors import EventError, Problem
-from ratecard.service.ingest import ingest_batch, validate
+from ratecard.service.ingest import ingest_valid, validate
+from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.usage.events import Event
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -53,17 +55,31 @@ def _events(payload: Any) -> list[Any]:
     return events
 
 
-def _check(events: list[Any], allowed: set[str]) -> None:
-    """Refuse the batch, naming every bad event, if any is invalid or names a foreign account.
+def _parents(ctx: Context, events: list[Any]) -> dict[str, str | None]:
+    """Each stored account the batch names, with its parent (one read per request)."""
+    sids = {e.get("account") for e in events if isinstance(e, dict)}
+    wanted = [s for s in sids if isinstance(s, str) and len(s) <= 34]
+    with UnitOfWork(ctx.db) as uow:
+        return uow.accounts.parents(wanted)
 
-    An account outside the caller's tree is reported exactly like one that does not exist.
+
+def _check(
+    events: list[Any], who: Principal, parents: dict[str, str | None]
+) -> list[tuple[str, Event]]:
+    """The batch's events, validated; refuse the batch, naming every bad event, if any is
+    invalid or names a foreign account.
+
+    An account outside the caller's tree (the calling account and its subaccounts) is
+    reported exactly like one that does not exist.
     """
-    _, problems = validate([(f"events[{i}]", item) for i, item in enumerate(events)])
+    valid, problems = validate([(f"events[{i}]", item) for i, item in enumerate(events)])
     bad = {p.where for p in problems}
     for index, event in enumerate(events):
         sid = event.get("account") if isinstance(event, dict) else None
+        if not isinstance(sid, str) or (sid in parents and who.name in (sid, parents[sid])):
+            continue
         where = f"events[{index}]"
-        if isinstance(sid, str) and sid not in allowed and where not in bad:
+        if where not in bad:
             reason = (
                 f"account {sid} does not exist (events must name the calling account or one "
                 "of its subaccounts)"
@@ -72,11 +88,13 @@ def _check(events: list[Any], allowed: set[str]) -> None:
     if problems:
         problems.sort(key=lambda p: int(p.where[7:-1]))
         raise EventError(problems)
+    return valid
 
 
 def _ingest(ctx: Context, who: Principal, events: list[Any]) -> dict[str, int]:
-    _check(events, tree(ctx, who))
-    outcome = ingest_batch(ctx.db, events, ctx.settings, ctx.now())
+    parents = _parents(ctx, events)
+    valid = _check(events, who, parents)
+    outcome = ingest_valid(ctx.db, valid, ctx.settings, ctx.now(), parents)
     return {"stored": outcome.stored, "duplicates": outcome.duplicates}
 
 

@@ -14,7 +14,7 @@ read, decides, so concurrent writers of overlapping batches store every event ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.repositories import NewEvent
 from ratecard.store.unit_of_work import UnitOfWork
-from ratecard.usage.events import Event, event_fingerprint, parse_event
+from ratecard.usage.events import Event, event_fingerprint, parse_batch
 
 
 @dataclass
@@ -47,15 +47,11 @@ class Outcome:
 
 
 def validate(items: Sequence[tuple[str, Any]]) -> tuple[list[tuple[str, Event]], list[Problem]]:
-    """Parse ``(where, object)`` pairs: the valid events and the problems of the others."""
-    events: list[tuple[str, Event]] = []
-    problems: list[Problem] = []
-    for where, data in items:
-        try:
-            events.append((where, parse_event(data, where)))
-        except EventError as exc:
-            problems.extend(exc.problems)
-    return events, problems
+    """Parse ``(where, object)`` pairs: the valid events and the problems of the others.
+
+    A batch without problems is validated in one pydantic-core call (:func:`parse_batch`).
+    """
+    return parse_batch(items)
 
 
 def store_events(
@@ -63,15 +59,19 @@ def store_events(
     events: Sequence[tuple[str, Event]],
     policy: LatePolicy,
     now: datetime,
+    parents: Mapping[str, str | None] | None = None,
 ) -> Outcome:
     """Store the acceptable events of a batch inside the caller's transaction.
 
     Returns the counts and one problem per refused event (unknown account, id reused with
     different content, late under the ``reject`` policy). Refused events are not written.
+    ``parents`` (each stored account of the batch with its parent, as
+    :meth:`~ratecard.store.repositories.AccountRepository.parents` answers) saves reading them
+    again when the caller already has them; accounts are never deleted, so it stays true.
     """
     outcome = Outcome()
     accepted, fingerprints = _dedupe_batch(events, outcome)
-    accepted = _check_accounts(uow, accepted, policy, outcome)
+    accepted = _check_accounts(uow, accepted, policy, outcome, parents)
     rows = [
         NewEvent(e.account, e.id, e.type, e.time, fingerprints[(e.account, e.id)])
         for _, e in accepted
@@ -130,8 +130,13 @@ def _check_accounts(
     events: list[tuple[str, Event]],
     policy: LatePolicy,
     outcome: Outcome,
+    known: Mapping[str, str | None] | None = None,
 ) -> list[tuple[str, Event]]:
-    parents = uow.accounts.parents(e.account for _, e in events)
+    wanted = {e.account for _, e in events}
+    if known is not None and wanted <= known.keys():
+        parents = {sid: known[sid] for sid in wanted}
+    else:
+        parents = uow.accounts.parents(wanted)
     finalized: set[tuple[str, str]] = set()
     if policy is LatePolicy.REJECT:
         owners = {parent or sid for sid, parent in parents.items()}
@@ -147,6 +152,9 @@ def _check_accounts(
                     "account",
                 )
             )
+            continue
+        if not finalized:
+            kept.append((where, event))
             continue
         owner = parents[event.account] or event.account
         month = str(Month.of(event.time))
@@ -179,10 +187,23 @@ def ingest_batch(
     events, problems = validate([(f"{label}[{i}]", item) for i, item in enumerate(items)])
     if problems:
         raise EventError(problems)
+    return ingest_valid(db, events, settings, now)
+
+
+def ingest_valid(
+    db: Database,
+    events: Sequence[tuple[str, Event]],
+    settings: Settings,
+    now: datetime | None = None,
+    parents: Mapping[str, str | None] | None = None,
+) -> Outcome:
+    """:func:`ingest_batch` of events already validated (``(where, event)`` pairs, as
+    :func:`validate` returns them); ``parents`` as for :func:`store_events`."""
 
     def work() -> Outcome:
         with UnitOfWork(db) as uow:
-            outcome = store_events(uow, events, settings.late_policy, now or datetime.now(UTC))
+            moment = now or datetime.now(UTC)
+            outcome = store_events(uow, events, settings.late_policy, moment, parents)
             if outcome.problems:
                 conflict = all(p.field == "id" for p in outcome.problems)
                 raise (ConflictError if conflict else EventError)(outcome.problems)

@@ -35,6 +35,7 @@ COUNTRY = re.compile(r"^[A-Z]{2}$")
 #: The largest quantity one event may carry: beyond it an event is surely a unit mistake, and
 #: the bound keeps integer micro-unit kernels far from int64 overflow.
 MAX_QUANTITY = Decimal(10) ** 12
+_MAX_COUNT = int(MAX_QUANTITY)
 
 
 def _decimal(value: object) -> Decimal:
@@ -42,6 +43,8 @@ def _decimal(value: object) -> Decimal:
 
 
 def _integer(value: object) -> int:
+    if type(value) is int and 0 <= value <= _MAX_COUNT:  # the common case, checked as below
+        return value
     if isinstance(value, bool | float):
         raise ValueError(f"must be a whole number, not {value!r}")
     if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
@@ -243,6 +246,7 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+_BATCH_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
 
 def _problems(error: ValidationError, where: str) -> list[Problem]:
@@ -290,6 +294,32 @@ def parse_events(items: Iterable[tuple[str, Any]]) -> list[Event]:
     if problems:
         raise EventError(problems)
     return events
+
+
+def parse_batch(
+    items: Sequence[tuple[str, Any]],
+) -> tuple[list[tuple[str, Event]], list[Problem]]:
+    """Validate ``(where, object)`` pairs: the valid events and the problems of the others.
+
+    Exactly what :func:`parse_event` says of each item, but a batch of valid objects is
+    validated in ONE pydantic-core call; only a batch with a problem goes item by item (so
+    every problem keeps its location and message).
+    """
+    if all(type(data) is dict for _, data in items):
+        try:
+            parsed = _BATCH_ADAPTER.validate_python([data for _, data in items])
+        except ValidationError:
+            pass
+        else:
+            return [(where, event) for (where, _), event in zip(items, parsed, strict=True)], []
+    events: list[tuple[str, Event]] = []
+    problems: list[Problem] = []
+    for where, data in items:
+        try:
+            events.append((where, parse_event(data, where)))
+        except EventError as exc:
+            problems.extend(exc.problems)
+    return events, problems
 
 
 def event_fingerprint(event: Event) -> str:
