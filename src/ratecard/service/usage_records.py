@@ -59,9 +59,10 @@ from ratecard.flex.billing import apply_flex
 from ratecard.money import ZERO, add, places, plain, total
 from ratecard.rating.engine import rate
 from ratecard.rating.parts import Part
+from ratecard.service.live import live_months
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
-from ratecard.usage.events import parse_event
+from ratecard.usage.events import Event, parse_event
 from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
@@ -147,6 +148,7 @@ class _MonthRating:
         owner: str,
         scope: frozenset[str],
         included: Sequence[Part] = (),
+        whole: Sequence[Part] | None = None,
     ) -> None:
         self.catalog = catalog
         self.owners = billing_accounts(accounts)
@@ -156,7 +158,13 @@ class _MonthRating:
         self.scope = scope
         self._cut: dict[int, dict[str, Decimal]] = {0: {}}
         self.included = [p for p in included if (p.account or owner) in scope]
-        whole = self._parts(len(self.usages)) + self.included
+        # ``whole``: the month's parts already rated (live), else rated here
+        rated = (
+            self._parts(len(self.usages))
+            if whole is None
+            else [p for p in whole if (p.account or owner) in scope]
+        )
+        whole = rated + self.included
         self.rounded: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for line in assemble_lines(whole, catalog):
             self.rounded[line.category] = add(self.rounded[line.category], line.amount)
@@ -196,6 +204,8 @@ def _scope(accounts: Sequence[Account], query: Query) -> tuple[str, frozenset[st
 def _rated_months(
     db: Database, catalog: Catalog, query: Query, today: date
 ) -> tuple[str, list[tuple[Month, _MonthRating]]]:
+    current = Month.of(today)
+    read: dict[Month, list[Event]] = {}
     with UnitOfWork(db) as uow:
         accounts = uow.accounts.list()
         owner, scope = _scope(accounts, query)
@@ -206,20 +216,37 @@ def _rated_months(
         # number charges recur after the last event, so the span runs to this month at least
         first = Month.of(span[0])
         last = max(Month.of(span[1]), Month.of(today))
-        month = max(first, Month.of(query.start))
+        start = max(first, Month.of(query.start))
         stop = min(last, Month.of(query.end))
         instances = load_instances(uow)
-        rated = []
+        month = start
         while month <= stop:
-            bodies = uow.events.for_billing(members, month.start, month.end)
-            events = [parse_event(json.loads(body), "stored event") for body in bodies]
-            usages = normalize(events, catalog.categories, month.start, month.end)
-            included: list[Part] = []
-            if instances and catalog.flex is not None:  # exactly as bill_month does
-                usages, included = apply_flex(catalog.flex, instances, events, usages, month)
-            rating = _MonthRating(catalog, accounts, usages, owner, scope, included)
-            rated.append((month, rating))
+            if month != current:
+                bodies = uow.events.for_billing(members, month.start, month.end)
+                read[month] = [parse_event(json.loads(body), "stored event") for body in bodies]
             month = month.next()
+    flex = bool(instances) and catalog.flex is not None
+    rated = []
+    month = start
+    while month <= stop:
+        whole: list[Part] | None = None
+        if month in read:
+            events = read[month]
+            usages = normalize(events, catalog.categories, month.start, month.end)
+        else:  # the current month: live (caught up with the store, rated incrementally)
+            live = live_months(db).month(db, catalog, owner, members, month, not flex)
+            events = live.events
+            if live.usages is not None and live.parts is not None:
+                usages, whole = live.usages, live.parts
+            else:
+                usages = normalize(events, catalog.categories, month.start, month.end)
+        included: list[Part] = []
+        if flex:  # exactly as bill_month does
+            assert catalog.flex is not None
+            usages, included = apply_flex(catalog.flex, instances, events, usages, month)
+        rating = _MonthRating(catalog, accounts, usages, owner, scope, included, whole)
+        rated.append((month, rating))
+        month = month.next()
     return owner, rated
 
 

@@ -263,6 +263,18 @@ class EventRepository:
             query = query.where(EventRow.account_sid.in_(accounts))
         return list(self.session.scalars(query.order_by(EventRow.seq)))
 
+    def for_billing_after(
+        self, accounts: Sequence[str], seq: int, start: datetime, end: datetime
+    ) -> list[tuple[int, str]]:
+        """(seq, canonical JSON) of the events of ``accounts`` bearing on ``[start, end)``
+        stored after sequence ``seq``, in storage order (:meth:`for_billing`'s selection)."""
+        query = (
+            select(EventRow.seq, EventRow.body)
+            .where(EventRow.account_sid.in_(accounts), EventRow.seq > seq, _bears_on(start, end))
+            .order_by(EventRow.seq)
+        )
+        return [(number, body) for number, body in self.session.execute(query)]
+
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(EventRow)) or 0
 
