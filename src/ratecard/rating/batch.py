@@ -436,7 +436,7 @@ def _check_sums(frame: pl.DataFrame) -> None:
 def rate_parquet(
     catalog: Catalog,
     path: Path,
-    shard_rows: int = 30_000_000,
+    shard_rows: int = 10_000_000,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[Key, tuple[Line, ...]]:
     """Rate a Parquet file of usage columns; return invoice lines per (billing account, month).
