@@ -16,14 +16,12 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from ratecard.billing.serialize import invoices_to_csv
-from ratecard.cli.common import Format, emit_json, err, fail, out, parse_month
+from ratecard.cli.common import Format, emit_json, err, fail, open_store, out, parse_month
 from ratecard.errors import RatecardError
 from ratecard.service import accounts as account_service
 from ratecard.service import close as close_service
 from ratecard.service import invoices as invoice_service
 from ratecard.service.importer import file_format, import_file
-from ratecard.service.settings import Settings
-from ratecard.store.database import Database
 
 db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Create and list accounts; rotate tokens.", no_args_is_help=True)
@@ -40,22 +38,6 @@ class ShowFormat(StrEnum):
 
 FormatOption = Annotated[Format, typer.Option(help="table or json.")]
 MonthOption = Annotated[str, typer.Option(help="The month, YYYY-MM.")]
-_emit = emit_json
-_month = parse_month
-
-
-def _open(settings: Settings, require_schema: bool = True) -> Database:
-    db = Database(settings.database_url)
-    if require_schema:
-        db.require_current()
-    return db
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except RatecardError as exc:
-        fail(str(exc))
 
 
 # -- db ------------------------------------------------------------------------------------
@@ -74,9 +56,8 @@ def db_upgrade() -> None:
 
 
 def _migrate(verb: str) -> None:
-    settings = _settings()
+    db, _ = open_store(require_schema=False)
     try:
-        db = _open(settings, require_schema=False)
         revision = db.upgrade()
     except RatecardError as exc:
         fail(str(exc))
@@ -108,12 +89,12 @@ def accounts_create(
         fail(f"--created: not a date YYYY-MM-DD: {created!r}")
     try:
         account, token = account_service.create_account(
-            _open(_settings()), name, parent, day, created_with_flex, sid=sid
+            open_store()[0], name, parent, day, created_with_flex, sid=sid
         )
     except RatecardError as exc:
         fail(str(exc))
     if format is Format.json:
-        _emit({"sid": account.sid, "auth_token": token})
+        emit_json({"sid": account.sid, "auth_token": token})
         return
     out.print(f"account {account.sid} ({account.name}) created", highlight=False)
     out.print(f"auth token: {token}  (shown once; only its hash is stored)", highlight=False)
@@ -123,7 +104,7 @@ def accounts_create(
 def accounts_list(format: FormatOption = Format.table) -> None:
     """List the stored accounts."""
     try:
-        found = account_service.list_accounts(_open(_settings()))
+        found = account_service.list_accounts(open_store()[0])
     except RatecardError as exc:
         fail(str(exc))
     rows: list[dict[str, Any]] = [
@@ -137,7 +118,7 @@ def accounts_list(format: FormatOption = Format.table) -> None:
         for a in found
     ]
     if format is Format.json:
-        _emit({"accounts": rows})
+        emit_json({"accounts": rows})
         return
     table = Table("sid", "name", "parent", "created", "created with Flex")
     for a in found:
@@ -153,11 +134,11 @@ def token_rotate(
 ) -> None:
     """Issue a new auth token (printed this once); the old token stops working at once."""
     try:
-        token = account_service.rotate_token(_open(_settings()), sid)
+        token = account_service.rotate_token(open_store()[0], sid)
     except RatecardError as exc:
         fail(str(exc))
     if format is Format.json:
-        _emit({"sid": sid, "auth_token": token})
+        emit_json({"sid": sid, "auth_token": token})
         return
     out.print(f"new auth token of {sid}: {token}  (shown once; only its hash is stored)")
 
@@ -170,9 +151,8 @@ def import_command(
     format: FormatOption = Format.table,
 ) -> None:
     """Import an event file; refused lines go to FILE.rejects.jsonl. Safe to re-run."""
-    settings = _settings()
+    db, settings = open_store()
     try:
-        db = _open(settings)
         file_format(file)
         with Progress(
             TextColumn("[bold]importing[/] {task.description}"),
@@ -192,7 +172,7 @@ def import_command(
         fail(str(exc))
     counts = {"stored": result.stored, "duplicates": result.duplicates, "refused": result.refused}
     if format is Format.json:
-        _emit(counts)
+        emit_json(counts)
     else:
         out.print(
             f"{file}: stored {result.stored}, duplicates {result.duplicates}, "
@@ -218,10 +198,9 @@ def invoices_generate(
     A whole month close (no --account) takes the columnar fast path, which stores the same
     documents as the per-account path (tested) and hands it the accounts it cannot rate.
     """
-    period = _month(month)
-    settings = _settings()
+    period = parse_month(month)
+    db, settings = open_store()
     try:
-        db = _open(settings)
         if account is None:
             results = close_service.generate(db, period, settings)
         else:
@@ -239,7 +218,7 @@ def invoices_generate(
         for r in results
     ]
     if format is Format.json:
-        _emit({"invoices": rows})
+        emit_json({"invoices": rows})
         return
     table = Table("account", "month", "draft", "total")
     for row in rows:
@@ -255,9 +234,9 @@ def invoices_finalize(
     account: Annotated[str, typer.Option(help="The billing account.")],
 ) -> None:
     """Finalize a draft invoice: from now on it never changes."""
-    period = _month(month)
+    period = parse_month(month)
     try:
-        doc = invoice_service.finalize(_open(_settings()), period, account)
+        doc = invoice_service.finalize(open_store()[0], period, account)
     except RatecardError as exc:
         fail(str(exc))
     out.print(f"finalized the {period} invoice of {account}: {doc['total']} {doc['currency']}")
@@ -269,9 +248,9 @@ def invoices_void(
     account: Annotated[str, typer.Option(help="The billing account.")],
 ) -> None:
     """Void the month's invoice (a draft, or a finalized one); it is kept, marked void."""
-    period = _month(month)
+    period = parse_month(month)
     try:
-        previous = invoice_service.void(_open(_settings()), period, account)
+        previous = invoice_service.void(open_store()[0], period, account)
     except RatecardError as exc:
         fail(str(exc))
     out.print(f"voided the {period} invoice of {account} (it was {previous})", highlight=False)
@@ -284,13 +263,13 @@ def invoices_show(
     format: Annotated[ShowFormat, typer.Option(help="table, json or csv.")] = ShowFormat.table,
 ) -> None:
     """Print stored invoices of a month with their status."""
-    period = _month(month)
+    period = parse_month(month)
     try:
-        docs = invoice_service.show(_open(_settings()), period, account)
+        docs = invoice_service.show(open_store()[0], period, account)
     except RatecardError as exc:
         fail(str(exc))
     if format is ShowFormat.json:
-        _emit(docs[0] if account is not None else {"invoices": docs})
+        emit_json(docs[0] if account is not None else {"invoices": docs})
     elif format is ShowFormat.csv:
         _write_csv(docs)
     else:
