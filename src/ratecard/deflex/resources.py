@@ -22,9 +22,9 @@ from pydantic import (
     field_validator,
 )
 
+from ratecard.accounts import ACCOUNT_SID
 from ratecard.errors import Problem, ResourcesError
 
-ACCOUNT_SID = re.compile(r"^AC[0-9a-f]{32}$")
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 
 #: The list fields of an export, in the order findings and errors are reported.

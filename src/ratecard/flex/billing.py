@@ -198,7 +198,7 @@ def _apply_quota(
         parts.append(_included(category, free, plan, account, (usage.event_id,)))
         rest = usage.quantity - free
         taken[id(usage)] = replace(usage, quantity=rest) if rest > 0 else None
-    kept = [taken.get(id(u), u) if id(u) in taken else u for u in usages]
+    kept = [taken.get(id(u), u) for u in usages]  # None: wholly included, dropped
     return [u for u in kept if u is not None], parts
 
 

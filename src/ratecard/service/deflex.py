@@ -119,7 +119,9 @@ def file_request(
             if plan is None:
                 raise DeflexRefused(f"account {sid} has no Flex plan in force: nothing to remove")
             who = Actor(actor, "account")
-            for open_id in uow.deflex.open_for(sid):
+            open_ids = uow.deflex.open_for(sid)  # at most one: filing refuses a second
+            if open_ids:
+                open_id = open_ids[0]
                 stored = uow.deflex.get(open_id)
                 assert stored is not None
                 draft = request_from_json(json.loads(stored.document))

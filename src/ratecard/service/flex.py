@@ -23,6 +23,7 @@ from ratecard.flex.history import (
     next_month_start,
 )
 from ratecard.flex.schema import PLAN_IDS, FlexSettings
+from ratecard.service.deflex import forget_workers
 from ratecard.service.ingest import Outcome, ingest_batch
 from ratecard.service.invoices import load_events
 from ratecard.service.settings import Settings
@@ -153,8 +154,6 @@ def delete_workers(
 ) -> Outcome:
     """Record the deletion of TaskRouter workers at ``at``: under the worker seat basis their
     seat charge stops from the next month. Removes them from the imported resources too."""
-    from ratecard.service.deflex import forget_workers
-
     if not workers:
         raise RatecardError("name at least one worker (--worker WK...)")
     stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S")

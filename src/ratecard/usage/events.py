@@ -25,10 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from ratecard.accounts import ACCOUNT_SID
 from ratecard.errors import EventError, Problem
 from ratecard.money import non_negative
 
-ACCOUNT_SID = re.compile(r"^AC[0-9a-f]{32}$")
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
@@ -284,16 +284,10 @@ def parse_event(data: Any, where: str = "event") -> Event:
 
 def parse_events(items: Iterable[tuple[str, Any]]) -> list[Event]:
     """Validate ``(where, object)`` pairs: all events, or one EventError with every problem."""
-    events: list[Event] = []
-    problems: list[Problem] = []
-    for where, data in items:
-        try:
-            events.append(parse_event(data, where))
-        except EventError as exc:
-            problems.extend(exc.problems)
+    events, problems = parse_batch(list(items))
     if problems:
         raise EventError(problems)
-    return events
+    return [event for _, event in events]
 
 
 def parse_batch(
