@@ -1,71 +1,71 @@
 """The batch kernel: month close over columns, in integers, equal line for line to the reference.
 
-Input is usage as columns (:mod:`ratecard.rating.columns`). Units and money inside:
+Input is usage as columns (:mod:`ratecard.rating.columns`), as dense codes
+(:mod:`ratecard.rating.rows`). Units and money inside:
 
 * quantities are Int64 micro-units (1e-6 unit), rates Int64 in 1e-7 of the currency. Rows are
-  never multiplied: the 10M-row passes only SUM micro-units per (billing account, month,
-  price, tier); a line's amount is then ``units x rate`` on the ~100k summed rows, in Int128
-  (1e-13 of the currency, exact), and its half-up rounding to the minor unit is integer
-  arithmetic in Polars too (:func:`ratecard.rating.columns.round_half_up`, proven equal to
-  :func:`ratecard.money.round_money` in tests). Python ``Line`` objects are built only from the
-  summed rows.
+  never multiplied: one pass over the rows (:func:`ratecard.rating.loop.rate_rows`) only SUMS
+  micro-units per (month, account, price, tier); a line's amount is then ``units x rate`` on
+  the summed rows, in Int128 (1e-13 of the currency, exact), and its half-up rounding to the
+  minor unit is integer arithmetic too (:func:`ratecard.rating.columns.round_half_up`, proven
+  equal to :func:`ratecard.money.round_money` in tests). Python ``Line`` objects are built
+  only when asked for (:meth:`BatchResult.lines`); :meth:`BatchResult.total` needs none.
 * Limit (checked before rating, :class:`RatingError` otherwise, never a silent wrap): the
   quantities of one billing account's month must sum to at most ``2**63 - 1`` micro-units
-  (about 9.2e12 units); then every counter, cumulative count and line sum fits in Int64, and
-  amounts (< 2**63 x 2**63) always fit in Int128. There is no money limit below ~1.7e25.
+  (about 9.2e12 units); then every counter and sum fits in Int64, and amounts
+  (< 2**63 x 2**63) always fit in Int128. There is no money limit below ~1.7e25.
 
-What is columnar and what is delegated:
+What is rated where:
 
-* pooled categories (SPEC section 4): per (counter, pool, month), rows in (time, event id,
-  account) order, a cumulative sum, each row split at its pool's tier bounds. Only counters
-  that reach their first bound need the order and the cumulative sum ("crossing" counters);
-  every row of the others is in the first tier, and is summed as it comes;
-* ``per_unit`` prices without minimum/maximum spend: summed per line;
+* pooled categories (SPEC section 4): one running total per (counter, pool, month), rows in
+  time order, each row split at its price's tier bounds (the loop);
+* ``per_unit`` prices without minimum/maximum spend: summed (the loop);
 * every other price model (graduated, volume, package, percentage, graduated percentage, and
   per-unit prices with spend limits) is DELEGATED: its rows become :class:`Usage` objects and
   are rated by the reference model itself (``Price.charge`` and ``spend_limits``), grouped as
   the reference kernel groups them. These categories are few and small in practice.
 
-Order: events are stored in time order, so the kernel checks whether the rows of crossing
-counters are already in (time, event id, account) order (one linear pass) and then sorts
-nothing; when they are not, it finds the counters whose rows are out of order and sorts only
-those rows.
+Order: the reference counts a pool's rows in (time, event id, account) order. Rows stored in
+time order are rated as they come (no sort); other input is first put in time order (one
+stable sort). Ties in time matter only where a tier bound falls inside a run of one counter's
+rows at one instant: the loop flags those runs, and only their rows' event ids are read and
+the runs re-applied in exact order (:func:`_settle_ties`).
 
 Months: unlike :func:`ratecard.rating.engine.rate` (one month per call), the batch kernel
-keys every counter and group by calendar month (UTC) as well, so one call may span months; the
+keys every counter and sum by calendar month (UTC) as well, so one call may span months; the
 result is keyed by (billing account, month).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
-from ratecard.catalog.model import Catalog, Charge
+from ratecard.catalog.model import Catalog, CatalogVersion, Charge
 from ratecard.errors import NoPriceError, RatingError
-from ratecard.money import EXACT_QUANTIZE, ZERO, minor_units, plain, total
+from ratecard.money import EXACT_QUANTIZE, ZERO, D, minor_units, plain, total
+from ratecard.rating import loop
 from ratecard.rating.columns import (
+    AMOUNT_COLUMN,
     AMOUNT_PLACES,
     INT64_MAX,
     QUANTITY_PLACES,
     RATE_PLACES,
-    check_columns,
-    frame_to_usages,
     from_micros,
     micros,
-    read_parquet,
     round_half_up,
     scaled,
-    scan_parquet,
     unscaled,
 )
 from ratecard.rating.engine import Unpriced, spend_limits
@@ -73,18 +73,32 @@ from ratecard.rating.models.base import Price
 from ratecard.rating.models.per_unit import PerUnitPrice
 from ratecard.rating.models.pooled import Pool
 from ratecard.rating.parts import Kind, Part
+from ratecard.rating.rows import ParquetRows, Rows, frame_rows, shards
 from ratecard.usage.metered import Usage
 
 Mode = Literal["pool", "per_unit", "delegate"]
 #: (billing account, month): the key of every result.
 Key = tuple[str, Month]
 
-_ORDER = ["time", "event_id", "account"]
-_GROUP = ["group"]  # one Int64 per (counter, pool name, month): cheap to group by
-_PIECE_COLUMNS = ["billing_account", "month", "account", "event_id", "combo", "tier", "units"]
-_MODES: dict[str, int] = {"pool": 0, "per_unit": 1, "delegate": 2}
+_KINDS: dict[Mode, int] = {"pool": loop.POOL, "per_unit": loop.PER_UNIT, "delegate": loop.DELEGATE}
 _UNIT = 10**QUANTITY_PLACES
 _KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
+#: Tie runs recorded per call before falling back to exact order for every row.
+_FLAG_CAPACITY = 1 << 16
+#: Rows below which one thread rates alone (starting a second costs more than it saves).
+_THREADED_ROWS = 1 << 18
+#: Largest sums table (months x accounts x prices x tiers) one call may allocate.
+_MAX_CELLS = 1 << 28
+_SUMS_SCHEMA: dict[str, pl.DataType] = {
+    "billing_account": pl.String(),
+    "account": pl.String(),
+    "month": pl.Int32(),
+    "combo": pl.Int32(),
+    "tier": pl.Int8(),
+    "units": pl.Int64(),
+    "pieces": pl.Int64(),
+    "fractional": pl.Boolean(),
+}
 
 
 @dataclass(frozen=True)
@@ -113,42 +127,28 @@ class _LineSpec:
 
 @dataclass
 class BatchResult:
-    """Rated usage: columnar pieces (lazy) plus the parts of delegated price models.
+    """Rated usage: exact unit sums per (billing account, account, month, combo, tier), plus
+    the parts of delegated price models.
 
-    ``pieces`` yields one row per priced piece: ``billing_account``, ``month`` (year x 12 +
-    month - 1), ``account``, ``event_id``, ``combo`` (index into ``combos``), ``tier`` (0-based;
-    0 for per-unit prices), ``units`` (Int64 micro-units). Its amount is ``units x`` the rate
-    of (combo, tier), exactly.
+    ``sums`` has one row per (billing account, account, month (year x 12 + month - 1), combo
+    (index into ``combos``), tier (0-based; 0 for per-unit prices)) with ``units`` (Int64
+    micro-units), ``pieces`` (how many event pieces make them) and ``fractional`` (a piece is
+    not a whole number of units). Its amount is ``units x`` the rate of (combo, tier), exactly.
+    ``audit`` recomputes every event's parts (:meth:`parts`).
     """
 
     catalog: Catalog
     combos: list[_Combo]
-    pieces: pl.LazyFrame
+    sums: pl.DataFrame
     delegated: dict[Key, list[Part]]
+    audit: Callable[[], dict[Key, list[Part]]]
 
     def parts(self) -> dict[Key, list[Part]]:
-        """Every part, per (billing account, month): one Part per piece (for tests, audits)."""
-        result: dict[Key, list[Part]] = defaultdict(list)
-        rows = self.pieces.select(_PIECE_COLUMNS).collect()
-        for owner, month, account, event_id, combo, tier, units in rows.iter_rows():
-            spec = self._spec(combo, tier)
-            amount = unscaled(units * _rate(spec.rate), AMOUNT_PLACES)
-            part = Part(
-                category=spec.category,
-                kind=Kind.USAGE,
-                quantity=unscaled(units, QUANTITY_PLACES),
-                unit_price=spec.rate,
-                amount=amount,
-                tier=spec.tier,
-                tier_label=spec.label,
-                pool=spec.pool,
-                account=account,
-                events=(event_id,),
-            )
-            result[(owner, _month(month))].append(part)
-        for key, parts in self.delegated.items():
-            result[key].extend(parts)
-        return dict(result)
+        """Every part, per (billing account, month): one Part per event piece (tests, audits).
+
+        Reads every event id and rates the rows again in exact order: slow, never needed for
+        invoices."""
+        return self.audit()
 
     def line_sums(
         self, by_account: bool = False, owners: list[str] | None = None
@@ -161,18 +161,13 @@ class BatchResult:
         not a whole number of units), ``rounded`` (Int128, minor units, half-up).
         """
         specs, table = self._line_table()
-        pieces = self.pieces
+        sums = self.sums.lazy()
         if owners is not None:
-            pieces = pieces.filter(pl.col("billing_account").cast(pl.String).is_in(owners))
+            wanted = pl.DataFrame({"billing_account": pl.Series(owners, dtype=pl.String)})
+            sums = sums.join(wanted.lazy(), on="billing_account", how="semi")
         keys = ["billing_account", *(["account"] if by_account else []), "month"]
-        sums = (
-            pieces.group_by([*keys, "combo", "tier"])
-            .agg(
-                pl.col("units").sum(),
-                pl.len().alias("pieces"),
-                (pl.col("units") % _UNIT != 0).any().alias("fractional"),
-            )
-            .join(table.lazy(), on=["combo", "tier"], how="left")
+        summed = (
+            sums.join(table.lazy(), on=["combo", "tier"], how="left")
             .group_by([*keys, "line"])
             .agg(
                 pl.col("units").cast(pl.Int128).sum(),
@@ -184,7 +179,28 @@ class BatchResult:
             )
         )
         places = AMOUNT_PLACES - minor_units(self.catalog.currency)
-        return specs, sums.with_columns(rounded=round_half_up(pl.col("amount"), places)).collect()
+        return specs, summed.with_columns(rounded=round_half_up(pl.col("amount"), places)).collect()
+
+    def total(self) -> Decimal:
+        """Sum of every rounded line of every invoice (SPEC section 6), without Line objects.
+
+        Columnar lines are rounded once each in integers (:meth:`line_sums`); lines of
+        delegated parts are assembled as the reference assembles them. Where a delegated line
+        coincides with a columnar one, the two are one line (:meth:`lines` merges them), so
+        this falls back to building the lines of those invoices only.
+        """
+        _, sums = self.line_sums()
+        minor = minor_units(self.catalog.currency)
+        rounded = sums["rounded"].sum() if sums.height else 0
+        amount = Decimal(int(rounded)).scaleb(-minor, EXACT_QUANTIZE)
+        if not self.delegated:
+            return amount
+        owners = sorted({owner for owner, _ in self.delegated})
+        _, mixed = self.line_sums(owners=owners)
+        mixed_rounded = int(mixed["rounded"].sum()) if mixed.height else 0
+        amount -= Decimal(mixed_rounded).scaleb(-minor, EXACT_QUANTIZE)
+        counted = self.counted_lines(owners=owners)
+        return amount + total(ln.amount for group in counted.values() for ln, _ in group)
 
     def lines(self) -> dict[Key, tuple[Line, ...]]:
         """Invoice lines per (billing account, month), rounded once each (events left empty).
@@ -341,96 +357,18 @@ def invoice_total(lines: dict[Key, tuple[Line, ...]]) -> Decimal:
     return total(line.amount for group in lines.values() for line in group)
 
 
+# ------------------------------------------------------------------------------------------
+# Entry points
+# ------------------------------------------------------------------------------------------
+
+
 def rate_frame(catalog: Catalog, frame: pl.DataFrame) -> BatchResult:
     """Rate usage columns (see :mod:`ratecard.rating.columns`); equal to the reference kernel.
 
     Raise NoPriceError listing every category/country without a price, RatingError when a
     billing account's quantities would overflow int64 or usage precedes the catalog.
     """
-    frame = check_columns(frame)
-    if frame.height and frame["quantity"].min() < 0:  # type: ignore[operator]
-        raise RatingError("negative quantities are not rated by the batch kernel")
-    _check_sums(frame)
-    frame = frame.with_columns(_month_of(frame), _version_of(catalog))
-    frame = frame.with_columns(key=_combo_key(frame))
-    combos, table = _resolve(catalog, frame)
-    combo = frame["key"].replace_strict(table["key"], table["combo"], return_dtype=pl.Int32)
-    frame = frame.with_columns(
-        combo=combo, **{name: table[name].gather(combo) for name in _ATTRIBUTES}
-    )
-    pools = [c for c in combos if isinstance(c.charge, Pool)]
-    # The counter is the billing account or (scope "account") the account; categorical codes
-    # are one per distinct string, so a sid gets the same code in either column.
-    counter = (
-        pl.when(pl.col("scope_account")).then(_code("account")).otherwise(_code("billing_account"))
-    )
-    frame = frame.with_columns(
-        group=pl.when(pl.col("mode") == _MODES["pool"]).then(
-            counter * 2**24 + pl.col("tag") * 2**16 + pl.col("month") % 2**16
-        )
-    )
-    crossing: list[int] = []
-    if pools:
-        crossing = (
-            frame.lazy()
-            .filter(pl.col("mode") == _MODES["pool"])
-            .group_by(_GROUP)
-            .agg(pl.col("quantity").sum(), pl.col("first").min())
-            .filter(pl.col("quantity") >= pl.col("first"))
-            .collect()["group"]
-            .to_list()
-        )
-    is_crossing = pl.col("group").is_in(crossing).fill_null(False)
-    straight = (
-        frame.lazy()
-        .filter((pl.col("mode") != _MODES["delegate"]) & ~is_crossing)
-        .select(
-            "billing_account",
-            "month",
-            "account",
-            "event_id",
-            "combo",
-            pl.lit(0, dtype=pl.Int8).alias("tier"),
-            pl.col("quantity").alias("units"),
-        )
-    )
-    pooled = _rate_pools(combos, frame.filter(is_crossing))
-    delegated = _delegate(combos, frame.filter(pl.col("mode") == _MODES["delegate"]))
-    # Pieces keep the input's string dtypes (Categorical stays Categorical: cheap to group).
-    same = [
-        p.with_columns(pl.col(n).cast(frame.schema[n]) for n in ("billing_account", "account"))
-        for p in pooled
-    ]
-    pieces = pl.concat([straight, *(p.lazy() for p in same)], how="vertical")
-    return BatchResult(catalog, combos, pieces, delegated)
-
-
-def _check_sums(frame: pl.DataFrame) -> None:
-    """Refuse a billing account whose month of quantities does not fit in int64 micro-units.
-
-    Then no counter, cumulative count or line sum can wrap (Polars wraps silently).
-    """
-    if frame.is_empty():
-        return
-    largest = frame["quantity"].max()
-    assert isinstance(largest, int)
-    if largest * frame.height <= INT64_MAX:  # the cheap sufficient bound: the usual case
-        return
-    moment = pl.from_epoch(pl.col("time"), time_unit="us")
-    sums = (
-        frame.group_by(
-            "billing_account", moment.dt.year().alias("year"), moment.dt.month().alias("m")
-        )
-        .agg(pl.col("quantity").cast(pl.Int128).sum())
-        .filter(pl.col("quantity") > INT64_MAX)
-    )
-    if not sums.is_empty():
-        owner, year, month, units = sums.row(0)
-        raise RatingError(
-            f"billing account '{owner}' in {Month(year, month)}: quantities sum to "
-            f"{unscaled(units, QUANTITY_PLACES)} units, which overflows int64 in "
-            f"1e-{QUANTITY_PLACES} units; rate it with the reference kernel"
-        )
+    return rate_rows(catalog, frame_rows(frame))
 
 
 def rate_parquet(
@@ -441,41 +379,263 @@ def rate_parquet(
 ) -> dict[Key, tuple[Line, ...]]:
     """Rate a Parquet file of usage columns; return invoice lines per (billing account, month).
 
-    Memory stays bounded: billing accounts are packed into shards of about ``shard_rows``
-    rows (a billing account is never split: its counters need all its rows), each shard is
-    read, rated and reduced to lines before the next. ``progress(done_rows, all_rows)`` is
-    called after each shard. A file of at most ``shard_rows`` rows is read once, whole.
+    See :func:`rate_parquet_shards` (memory stays bounded).
     """
-    scan = scan_parquet(path)
-    all_rows = int(scan.select(pl.len()).collect().item())  # from the file's metadata
-    shards: list[tuple[list[str] | None, int]] = [(None, all_rows)]
-    if all_rows > shard_rows:
-        sizes = scan.group_by("billing_account").agg(pl.len()).collect().sort("billing_account")
-        owners = sizes["billing_account"].cast(pl.String).to_list()
-        shards = list(_pack(owners, sizes["len"].to_list(), shard_rows))
-    done = 0
     lines: dict[Key, tuple[Line, ...]] = {}
-    for owners_, rows in shards:
-        lines.update(rate_frame(catalog, read_parquet(path, owners_)).lines())
-        done += rows
-        if progress is not None:
-            progress(done, all_rows)
+    for result in rate_parquet_shards(catalog, path, shard_rows, progress):
+        lines.update(result.lines())
     return lines
 
 
-def _pack(owners: list[str], counts: list[int], limit: int) -> list[tuple[list[str], int]]:
-    shards: list[tuple[list[str], int]] = []
-    current: list[str] = []
-    rows = 0
-    for owner, count in zip(owners, counts, strict=True):
-        if current and rows + count > limit:
-            shards.append((current, rows))
-            current, rows = [], 0
-        current.append(owner)
-        rows += count
-    if current:
-        shards.append((current, rows))
-    return shards
+def rate_parquet_shards(
+    catalog: Catalog,
+    path: Path,
+    shard_rows: int = 10_000_000,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[BatchResult]:
+    """Rate a Parquet file of usage columns, one result per shard of billing accounts.
+
+    Memory stays bounded: billing accounts are packed into shards of about ``shard_rows``
+    rows (a billing account is never split: its counters need all its rows), each shard is
+    read (event ids excepted) and rated before the next. ``progress(done_rows, all_rows)`` is
+    called after each shard. A file of at most ``shard_rows`` rows is read once, whole.
+    """
+    source = ParquetRows(path)
+    all_rows = source.count
+    plan: list[tuple[set[str] | None, int]] = [(None, all_rows)]
+    if all_rows > shard_rows:
+        plan = list(shards(source.owner_counts(), shard_rows))
+    done = 0
+    for owners, count in plan:
+        yield rate_rows(catalog, source.rows(owners))
+        done += count
+        if progress is not None:
+            progress(done, all_rows)
+
+
+def _check_sums(rows: Rows) -> None:
+    """Refuse a billing account whose month of quantities does not fit in int64 micro-units.
+
+    Then no counter, running total or sum can wrap (NumPy and Numba wrap silently).
+    """
+    if not len(rows):
+        return
+    if int(rows.quantity.min()) < 0:
+        raise RatingError("negative quantities are not rated by the batch kernel")
+    largest = int(rows.quantity.max())
+    if largest * len(rows) <= INT64_MAX:  # the cheap sufficient bound: the usual case
+        return
+    moment = pl.from_epoch(pl.col("time"), time_unit="us")
+    frame = pl.DataFrame({"owner": rows.owner.codes, "time": rows.time, "quantity": rows.quantity})
+    sums = (
+        frame.group_by("owner", moment.dt.year().alias("year"), moment.dt.month().alias("m"))
+        .agg(pl.col("quantity").cast(pl.Int128).sum())
+        .filter(pl.col("quantity") > INT64_MAX)
+    )
+    if not sums.is_empty():
+        owner, year, month, units = sums.row(0)
+        raise RatingError(
+            f"billing account '{rows.owner.values[owner]}' in {Month(year, month)}: quantities "
+            f"sum to {unscaled(units, QUANTITY_PLACES)} units, which overflows int64 in "
+            f"1e-{QUANTITY_PLACES} units; rate it with the reference kernel"
+        )
+
+
+# ------------------------------------------------------------------------------------------
+# The rating
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """Everything per row and per combo that the loop reads (see :func:`loop.rate_rows`)."""
+
+    combos: list[_Combo]
+    table: np.ndarray  # (version, category, country) -> combo id, -1 without a price
+    version: np.ndarray  # per row, or empty (one version)
+    month: np.ndarray  # per row, or empty (one month)
+    months: list[int]  # month keys by dense index
+    member: np.ndarray  # per row: dense (billing account, account)
+    members: list[tuple[int, int]]  # (owner code, account code) by member
+    account_slot: np.ndarray  # per account code: its counter slot (see loop.rate_rows)
+    info: np.ndarray  # per combo: kind, pool tag, scope account, bound count
+    bounds: np.ndarray  # per combo: finite tier bounds (micro-units), INT64_MAX padded
+    shape: np.ndarray  # members, combos, tiers, owners, slots, pools, categories, countries,
+    # parts (threads)
+    combo: np.ndarray  # per row, filled by the loop
+
+    @property
+    def cells(self) -> int:
+        return int(np.prod(self.shape[:3])) * max(1, len(self.months))
+
+
+def rate_rows(catalog: Catalog, rows: Rows, threads: int = 2) -> BatchResult:
+    """Rate coded usage rows (:mod:`ratecard.rating.rows`); equal to the reference kernel.
+
+    ``threads``: how many threads share the loop (billing accounts are split between them).
+    """
+    _check_sums(rows)
+    if len(rows) and not loop.in_time_order(rows.time):
+        rows = rows.take(np.argsort(rows.time, kind="stable"))
+    plan = _plan(catalog, rows, threads)
+    if plan.cells > _MAX_CELLS:
+        raise RatingError(
+            f"{plan.cells:,} (month, account, price, tier) sums in one call: rate fewer "
+            "billing accounts at a time (rate_parquet shards them)"
+        )
+    out = np.zeros((plan.cells, 3), dtype=np.int64)
+    found, missing, flags = _run(rows, plan, out, track=True)
+    if missing:
+        raise NoPriceError(_unpriced(rows, plan.combo))
+    if found > len(flags):  # ties everywhere: rate every row in exact order instead
+        rows = _exact(rows)
+        plan = _plan(catalog, rows, threads)
+        out[:] = 0
+        _run(rows, plan, out, track=False)
+    elif found:
+        _settle_ties(rows, plan, flags, out)
+    sums = _sums(rows, plan, out)
+    delegated = _delegate(plan, rows)
+
+    def audit() -> dict[Key, list[Part]]:
+        return _audit(catalog, rows)
+
+    return BatchResult(catalog, plan.combos, sums, delegated, audit)
+
+
+def _run(
+    rows: Rows,
+    plan: _Plan,
+    out: np.ndarray,
+    track: bool,
+    before: np.ndarray | None = None,
+) -> tuple[int, int, np.ndarray]:
+    """The loop over every row, its parts on their own threads; (flagged runs, rows without a
+    price, the flags recorded)."""
+    parts = int(plan.shape[8])
+    capacity = _FLAG_CAPACITY if track else 0
+    flags = [np.zeros((capacity, 3), dtype=np.int64) for _ in range(parts)]
+    wanted = np.zeros(0, dtype=np.int64) if before is None else before
+
+    def part(index: int) -> np.ndarray:
+        result: np.ndarray = loop.rate_rows(
+            rows.owner.codes,
+            rows.account.codes,
+            rows.category.codes,
+            rows.country.codes,
+            plan.member,
+            plan.month,
+            plan.version,
+            rows.time,
+            rows.quantity,
+            plan.table,
+            plan.info,
+            plan.bounds,
+            plan.account_slot,
+            plan.shape,
+            index,
+            plan.combo,
+            out,
+            wanted,
+            flags[index],
+        )
+        return result
+
+    if parts == 1:
+        results = [part(0)]
+    else:
+        with ThreadPoolExecutor(parts) as pool:
+            results = list(pool.map(part, range(parts)))
+    found = [int(result[0]) for result in results]
+    missing = sum(int(result[1]) for result in results)
+    if any(n > capacity for n in found):
+        return sum(found), missing, np.zeros((0, 3), dtype=np.int64)
+    recorded = np.concatenate([f[:n] for f, n in zip(flags, found, strict=True)])
+    return sum(found), missing, recorded
+
+
+def _exact(rows: Rows) -> Rows:
+    """``rows`` in exact (time, event id, account) order: reads every event id."""
+    everything = np.arange(len(rows))
+    keys = pl.DataFrame(
+        {
+            "time": rows.time,
+            "event_id": pl.Series(rows.fetch("event_id", everything), dtype=pl.String),
+            "account": pl.Series(rows.account.names()).gather(rows.account.codes),
+        }
+    )
+    order = keys.select(pl.arg_sort_by("time", "event_id", "account")).to_series().to_numpy()
+    return rows.take(order)
+
+
+def _settle_ties(rows: Rows, plan: _Plan, flags: np.ndarray, out: np.ndarray) -> None:
+    """Re-apply each flagged tie run in (event id, account) order.
+
+    A run is the rows of one counter at one instant; the loop rated them in file order from
+    the counter's total at the run's start. Undo that and walk them again in exact order.
+    Rows are in time order, so a run lies within the rows of its instant (a binary search).
+    """
+    for group, instant, start in flags.tolist():
+        low = int(np.searchsorted(rows.time, instant, side="left"))
+        high = int(np.searchsorted(rows.time, instant, side="right"))
+        candidates = np.arange(low, high, dtype=np.int64)
+        counters = loop.group_of(
+            candidates,
+            rows.owner.codes,
+            rows.account.codes,
+            plan.month,
+            plan.combo,
+            plan.info,
+            plan.account_slot,
+            plan.shape,
+        )
+        run = candidates[counters == group]
+        ids = rows.fetch("event_id", run)
+        accounts = [rows.account.values[code] for code in rows.account.codes[run].tolist()]
+        order = sorted(range(len(run)), key=lambda j: (ids[j] or "", accounts[j] or ""))
+        if order == list(range(len(run))):
+            continue
+        for members, sign in ((run, -1), (run[order], 1)):
+            loop.apply(
+                members,
+                start,
+                sign,
+                plan.member,
+                plan.month,
+                rows.quantity,
+                plan.combo,
+                plan.info,
+                plan.bounds,
+                plan.shape,
+                out,
+            )
+
+
+def _sums(rows: Rows, plan: _Plan, out: np.ndarray) -> pl.DataFrame:
+    """The non-empty cells of the loop's table as rows (see :class:`BatchResult`)."""
+    cells = np.flatnonzero(out[:, 1])
+    members, combos, tiers = (int(n) for n in plan.shape[:3])
+    tier, rest = cells % tiers, cells // tiers
+    combo, rest = rest % combos, rest // combos
+    member, month = rest % members, rest // members
+    pairs = np.array(plan.members, dtype=np.int64).reshape(-1, 2)
+    owner = pairs[member, 0] if len(cells) else np.zeros(0, dtype=np.int64)
+    account = pairs[member, 1] if len(cells) else np.zeros(0, dtype=np.int64)
+    keys = np.array(plan.months or [0], dtype=np.int32)
+    picked = out[cells]
+    return pl.DataFrame(
+        {
+            "billing_account": pl.Series(rows.owner.names(), dtype=pl.String).gather(owner),
+            "account": pl.Series(rows.account.names(), dtype=pl.String).gather(account),
+            "month": keys[month],
+            "combo": combo,
+            "tier": tier,
+            "units": picked[:, 0],
+            "pieces": picked[:, 1],
+            "fractional": picked[:, 2] > 0,
+        },
+        schema=_SUMS_SCHEMA,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -483,131 +643,160 @@ def _pack(owners: list[str], counts: list[int], limit: int) -> list[tuple[list[s
 # ------------------------------------------------------------------------------------------
 
 
-#: Bits of a categorical code in the combo key (version | category | country).
-_CODE_BITS = 27
-#: Per-combo attributes gathered per row.
-_ATTRIBUTES = ("mode", "tag", "scope_account", "first")
-
-
-def _code(name: str) -> pl.Expr:
-    """Integer code of a string column (Polars' categorical codes: one per distinct string)."""
-    return pl.col(name).cast(pl.Categorical).to_physical().cast(pl.Int64)
-
-
-def _month_of(frame: pl.DataFrame) -> pl.Expr:
-    """The month key (year x 12 + month - 1) per row; a constant when all rows share one."""
-    if not frame.is_empty():
-        low, high = frame["time"].min(), frame["time"].max()
-        assert isinstance(low, int)
-        assert isinstance(high, int)
-        first, last = Month.of(from_micros(low)), Month.of(from_micros(high))
-        if first == last:
-            return pl.lit(first.year * 12 + first.month - 1, dtype=pl.Int32).alias("month")
-    moment = pl.from_epoch(pl.col("time"), time_unit="us")
-    return (moment.dt.year().cast(pl.Int32) * 12 + moment.dt.month().cast(pl.Int32) - 1).alias(
-        "month"
+def _plan(catalog: Catalog, rows: Rows, threads: int) -> _Plan:
+    month, months = _months(rows)
+    version, versions = _versions(catalog, rows)
+    combos, table = _resolve(rows, versions)
+    member, members = _members(rows)
+    functional = member is rows.account.codes
+    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
+    depth = max((len(c.bounds) for c in combos), default=0)
+    bounds = np.full((max(1, len(combos)), max(1, depth)), INT64_MAX, dtype=np.int64)
+    info = np.zeros((max(1, len(combos)), 4), dtype=np.int64)
+    for c in combos:
+        bounds[c.id, : len(c.bounds)] = c.bounds
+        pool = c.charge if isinstance(c.charge, Pool) else None
+        info[c.id] = (
+            _KINDS[c.mode],
+            names.index(pool.name) if pool else 0,
+            pool is not None and pool.scope == "account",
+            len(c.bounds),
+        )
+    # Threads split rows by billing account; a pooled counter of scope account must not be
+    # shared between two, so an account billed to two billing accounts means one thread.
+    parts = threads if functional and len(rows) >= _THREADED_ROWS else 1
+    owners, accounts = len(rows.owner.values), len(rows.account.values)
+    return _Plan(
+        combos=combos,
+        table=table,
+        version=version,
+        month=month,
+        months=months,
+        member=member,
+        members=members,
+        account_slot=_account_slots(rows),
+        info=info,
+        bounds=bounds,
+        shape=np.array(
+            [
+                len(members),
+                max(1, len(combos)),
+                depth + 1,
+                owners,
+                owners + accounts,
+                max(1, len(names)),
+                len(rows.category.values),
+                len(rows.country.values),
+                max(1, parts),
+            ],
+            dtype=np.int64,
+        ),
+        combo=np.full(len(rows), -1, dtype=np.int32),
     )
+
+
+def _months(rows: Rows) -> tuple[np.ndarray, list[int]]:
+    """Dense month index per row (empty when all rows share one month) and the month keys
+    (year x 12 + month - 1) by index."""
+    if not len(rows):
+        return np.zeros(0, dtype=np.int32), []
+    first = Month.of(from_micros(int(rows.time[0])))
+    last = Month.of(from_micros(int(rows.time[-1])))  # rows are in time order
+    low = first.year * 12 + first.month - 1
+    if first == last:
+        return np.zeros(0, dtype=np.int32), [low]
+    moment = pl.from_epoch(pl.Series(rows.time), time_unit="us")
+    key = moment.dt.year().cast(pl.Int32) * 12 + moment.dt.month().cast(pl.Int32) - 1 - low
+    high = last.year * 12 + last.month - 1
+    return key.to_numpy().astype(np.int32), list(range(low, high + 1))
 
 
 def _month(key: int) -> Month:
     return Month(key // 12, key % 12 + 1)
 
 
-def _version_of(catalog: Catalog) -> pl.Expr:
-    """Index of the catalog version in force (by UTC day, as :meth:`Catalog.at`)."""
-    starts = [
-        micros(datetime(v.effective.year, v.effective.month, v.effective.day, tzinfo=UTC))
-        for v in catalog.versions
-    ]
-    version = pl.lit(0, dtype=pl.Int32)
-    for start in starts[1:]:
-        version = version + (pl.col("time") >= start).cast(pl.Int32)
-    first = starts[0]
-    return (
-        pl.when(pl.col("time") < first).then(pl.lit(-1, dtype=pl.Int32)).otherwise(version)
-    ).alias("version")
-
-
-def _combo_key(frame: pl.DataFrame) -> pl.Expr:
-    """One Int64 per (catalog version, category, country): cheap to find distinct, to map."""
-    codes = frame.select(_code("category").max(), _code("country").max())
-    if any(value is not None and value >= 2**_CODE_BITS - 1 for value in codes.row(0)):
-        raise RatingError("too many distinct category or country strings for the batch kernel")
-    version = (pl.col("version").cast(pl.Int64) + 1) * 2 ** (2 * _CODE_BITS)
-    key: pl.Expr = version + _code("category") * 2**_CODE_BITS + _code("country").fill_null(-1) + 1
-    return key
-
-
-def _resolve(catalog: Catalog, frame: pl.DataFrame) -> tuple[list[_Combo], pl.DataFrame]:
-    """Price every distinct (version, category, country); raise for what has no price.
-
-    Returns the combos and a table by combo index: ``key`` (see :func:`_combo_key`) and the
-    attributes the kernel gathers per row (:data:`_ATTRIBUTES`).
-    """
-    firsts = frame.select(pl.col("key").arg_unique()).to_series()
-    distinct = (
-        frame[firsts]
-        .select(
-            "key",
-            "version",
-            pl.col("category").cast(pl.String),
-            pl.col("country").cast(pl.String),
-        )
-        .sort("key")
+def _versions(catalog: Catalog, rows: Rows) -> tuple[np.ndarray, list[CatalogVersion]]:
+    """Catalog version per row (by UTC day, as :meth:`Catalog.at`) and the versions that the
+    indices count; when one version covers every row, no index (empty) and that version.
+    RatingError before the first version."""
+    if not len(rows):
+        return np.zeros(0, dtype=np.int32), []
+    first = catalog.at(from_micros(int(rows.time[0])))  # raises naming the first priced day
+    if catalog.at(from_micros(int(rows.time[-1]))) is first:  # rows are in time order
+        return np.zeros(0, dtype=np.int32), [first]
+    starts = np.array(
+        [
+            micros(datetime(v.effective.year, v.effective.month, v.effective.day, tzinfo=UTC))
+            for v in catalog.versions
+        ],
+        dtype=np.int64,
     )
+    version = (np.searchsorted(starts, rows.time, side="right") - 1).astype(np.int32)
+    return version, list(catalog.versions)
+
+
+def _resolve(rows: Rows, versions: list[CatalogVersion]) -> tuple[list[_Combo], np.ndarray]:
+    """Price every (version, category, country); the lookup table of combo ids (-1: none)."""
+    categories = rows.category.names()
+    countries = rows.country.values
+    table = np.full(max(1, len(versions)) * len(categories) * len(countries), -1, np.int32)
     combos: list[_Combo] = []
-    missing: list[tuple[int, str, str | None, int]] = []
-    for key, version, category, country in distinct.iter_rows():
-        if version < 0:
-            first = frame.filter(pl.col("version") < 0).sort("time")["time"][0]
-            catalog.at(from_micros(first))  # raises RatingError naming the first priced day
-        charge = catalog.versions[version].charge_for(category, country)
-        if charge is None:
-            count = int(frame.select((pl.col("key") == key).sum()).item())
-            missing.append((version, category, country, count))
-            continue
-        combos.append(_combo(len(combos), category, charge))
-    if missing:
-        raise NoPriceError(_unpriced(frame, missing))
-    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
-    pools = [c.charge if isinstance(c.charge, Pool) else None for c in combos]
-    table = pl.DataFrame(
-        {
-            "key": distinct["key"],
-            "combo": [c.id for c in combos],
-            "mode": [_MODES[c.mode] for c in combos],
-            "tag": [names.index(p.name) if p else 0 for p in pools],
-            "scope_account": [p is not None and p.scope == "account" for p in pools],
-            "first": [c.bounds[0] if c.bounds else INT64_MAX for c in combos],
-        },
-        schema={
-            "key": pl.Int64,
-            "combo": pl.Int32,
-            "mode": pl.Int8,
-            "tag": pl.Int64,
-            "scope_account": pl.Boolean,
-            "first": pl.Int64,
-        },
-    )
+    for v, version in enumerate(versions):
+        for c, category in enumerate(categories):
+            for k, country in enumerate(countries):
+                charge = version.charge_for(category, country)
+                if charge is None:
+                    continue
+                table[(v * len(categories) + c) * len(countries) + k] = len(combos)
+                combos.append(_combo(len(combos), category, charge))
     return combos, table
 
 
-def _unpriced(
-    frame: pl.DataFrame, missing: list[tuple[int, str, str | None, int]]
-) -> list[Unpriced]:
-    """One entry per category/country, first event in input order (as the reference)."""
-    merged: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
-    for version, category, country, count in missing:
-        merged.setdefault((category, country), []).append((version, count))
-    result = []
-    for (category, country), found in merged.items():
-        versions = [version for version, _ in found]
-        text = pl.col("country").cast(pl.String)
-        match = (pl.col("category").cast(pl.String) == category) & pl.col("version").is_in(versions)
-        match = match & (text.is_null() if country is None else text == country)
-        first = frame.filter(match)["event_id"][0]
-        result.append(Unpriced(category, country, first, sum(count for _, count in found)))
-    return result
+def _unpriced(rows: Rows, combo: np.ndarray) -> list[Unpriced]:
+    """One entry per category/country without a price, first event in input order."""
+    missing = np.flatnonzero(combo < 0)
+    frame = pl.DataFrame(
+        {
+            "row": missing,
+            "category": rows.category.codes[missing],
+            "country": rows.country.codes[missing],
+        }
+    )
+    found = frame.group_by("category", "country").agg(pl.col("row").min(), pl.len())
+    found = found.sort("row")
+    ids = rows.fetch("event_id", found["row"].to_numpy())
+    return [
+        Unpriced(
+            rows.category.values[category] or "", rows.country.values[country], event_id or "", n
+        )
+        for (category, country, _, n), event_id in zip(found.iter_rows(), ids, strict=True)
+    ]
+
+
+def _members(rows: Rows) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Dense (billing account, account) per row: the account's own code when each account has
+    one billing account (the usual case), else one code per distinct pair."""
+    accounts = len(rows.account.values)
+    if loop.one_owner_each(rows.owner.codes, rows.account.codes, accounts):
+        owner_of = np.zeros(accounts, dtype=np.int64)
+        owner_of[rows.account.codes] = rows.owner.codes
+        return rows.account.codes, list(zip(owner_of.tolist(), range(accounts), strict=True))
+    pair = rows.owner.codes.astype(np.int64) * accounts + rows.account.codes
+    distinct, member = np.unique(pair, return_inverse=True)
+    members = [(p // accounts, p % accounts) for p in distinct.tolist()]
+    return member.astype(np.int32), members
+
+
+def _account_slots(rows: Rows) -> np.ndarray:
+    """Counter slot per account code: the owner code of the same sid if it is a billing
+    account too (the reference keys pool counters by sid, whatever the pool's scope), else
+    a slot after the owners'."""
+    owners = {name: code for code, name in enumerate(rows.owner.values)}
+    base = len(rows.owner.values)
+    return np.array(
+        [owners.get(name, base + code) for code, name in enumerate(rows.account.values)],
+        dtype=np.int64,
+    )
 
 
 def _combo(index: int, category: str, charge: Charge) -> _Combo:
@@ -639,123 +828,105 @@ def _rate(value: Decimal) -> int:
 
 
 # ------------------------------------------------------------------------------------------
-# Pools: ordered cumulative counters split at tier bounds (crossing counters only)
+# Usage objects: delegated price models and audits (reference code)
 # ------------------------------------------------------------------------------------------
 
 
-def _rate_pools(combos: list[_Combo], rows: pl.DataFrame) -> list[pl.DataFrame]:
-    """Pieces of the rows of crossing counters: in order, counted, split at tier bounds."""
-    if rows.is_empty():
-        return []
-    rows = _in_order(rows)
-    rows = rows.with_columns(after=pl.col("quantity").cum_sum().over(_GROUP))
-    rows = rows.with_columns(before=pl.col("after") - pl.col("quantity"))
-    depth = max(len(c.bounds) for c in combos)
-    start = pl.lit(0, dtype=pl.Int32)
-    end = pl.lit(0, dtype=pl.Int32)
-    for k in range(depth):
-        # Absent bounds (pools with fewer tiers) are INT64_MAX: never reached by a counter.
-        bound = pl.Series([c.bounds[k] if k < len(c.bounds) else INT64_MAX for c in combos])
-        per_row = bound.gather(rows["combo"])
-        start = start + (pl.col("before") >= per_row).cast(pl.Int32)
-        end = end + (pl.col("after") > per_row).cast(pl.Int32)
-    rows = rows.with_columns(
-        start=start, end=pl.when(pl.col("quantity") > 0).then(end).otherwise(start)
-    )
-    simple = rows.filter(pl.col("start") == pl.col("end")).select(
-        "billing_account",
-        "month",
-        "account",
-        "event_id",
-        "combo",
-        pl.col("start").cast(pl.Int8).alias("tier"),
-        pl.col("quantity").alias("units"),
-    )
-    straddled = _split(combos, rows.filter(pl.col("start") != pl.col("end")))
-    return [simple, straddled]
+def _usages(rows: Rows, at: np.ndarray) -> list[Usage]:
+    """Usage objects of the rows at positions ``at`` (exact: micro-units back to Decimal)."""
+    ids = rows.fetch("event_id", at)
+    amounts = rows.fetch(AMOUNT_COLUMN, at) if rows.has_amount else [None] * len(at)
+    return [
+        Usage(
+            event_id=event_id or "",
+            account=rows.account.values[account] or "",
+            time=from_micros(time),
+            category=rows.category.values[category] or "",
+            quantity=unscaled(quantity, QUANTITY_PLACES),
+            country=rows.country.values[country],
+            amount=None if amount is None else D(amount),
+        )
+        for event_id, account, time, category, quantity, country, amount in zip(
+            ids,
+            rows.account.codes[at].tolist(),
+            rows.time[at].tolist(),
+            rows.category.codes[at].tolist(),
+            rows.quantity[at].tolist(),
+            rows.country.codes[at].tolist(),
+            amounts,
+            strict=True,
+        )
+    ]
 
 
-def _in_order(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` with every counter's rows in (time, event id, account) order.
-
-    Already ordered input (the normal case: events are stored in time order) costs one linear
-    check and no sort. Otherwise only the counters with a row out of order are sorted.
-    """
-    if bool(rows.select(_ordered(lambda e: e.shift(1)).all()).item()):
-        return rows
-    ordered = rows.select(_ordered(lambda e: e.shift(1).over(_GROUP)))
-    bad = rows.filter(~ordered.to_series()).select(_GROUP).unique()
-    clean = rows.join(bad, on=_GROUP, how="anti")
-    dirty = rows.join(bad, on=_GROUP, how="semi").sort([*_GROUP, *_ORDER])
-    return pl.concat([clean, dirty], how="vertical")
-
-
-def _ordered(previous: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """True where a row is not before the row preceding it (first rows count as ordered)."""
-    t, e, a = (pl.col(name) for name in _ORDER)
-    pt, pe, pa = (previous(pl.col(name)) for name in _ORDER)
-    later = (t > pt) | ((t == pt) & ((e > pe) | ((e == pe) & (a >= pa))))
-    return later.fill_null(True)
-
-
-def _split(combos: list[_Combo], rows: pl.DataFrame) -> pl.DataFrame:
-    """Pieces of the rows that straddle tier bounds (few: at most one per bound and counter)."""
-    out: dict[str, list[object]] = {name: [] for name in _PIECE_COLUMNS}
-    columns = ["billing_account", "month", "account", "event_id", "combo", "before", "quantity"]
-    for owner, month, account, event_id, combo, before, quantity in rows.select(
-        columns
-    ).iter_rows():
-        bounds = [*combos[combo].bounds, None]
-        counted, remaining = before, quantity
-        while True:  # the walk of ratecard.rating.tiers, in integers
-            tier = next(i for i, b in enumerate(bounds) if b is None or counted < b)
-            bound = bounds[tier]
-            room = remaining if bound is None else min(remaining, bound - counted)
-            for name, value in zip(
-                out, (owner, month, account, event_id, combo, tier, room), strict=True
-            ):
-                out[name].append(value)
-            counted += room
-            remaining -= room
-            if remaining <= 0:
-                break
-    return pl.DataFrame(out, schema=_PIECES_SCHEMA)
-
-
-_PIECES_SCHEMA: dict[str, pl.DataType] = {
-    "billing_account": pl.String(),
-    "month": pl.Int32(),
-    "account": pl.String(),
-    "event_id": pl.String(),
-    "combo": pl.Int32(),
-    "tier": pl.Int8(),
-    "units": pl.Int64(),
-}
-
-
-# ------------------------------------------------------------------------------------------
-# Delegated price models (reference code)
-# ------------------------------------------------------------------------------------------
-
-
-def _delegate(combos: list[_Combo], rows: pl.DataFrame) -> dict[Key, list[Part]]:
+def _delegate(plan: _Plan, rows: Rows) -> dict[Key, list[Part]]:
     """Rate the rows of other price models with the reference models, grouped as it does."""
+    delegated = np.flatnonzero(plan.info[:, 0] == loop.DELEGATE)
+    if not plan.combos or not len(delegated):
+        return {}
+    at = np.flatnonzero(np.isin(plan.combo, delegated))
+    if not len(at):
+        return {}
     groups: dict[tuple[str, int, int], list[tuple[Usage, Price]]] = defaultdict(list)
-    usages = frame_to_usages(rows)
+    owners = rows.owner.codes[at].tolist()
+    months = plan.month[at].tolist() if len(plan.month) else [0] * len(at)
     for usage, owner, month, combo in zip(
-        usages,
-        rows["billing_account"].to_list(),
-        rows["month"].to_list(),
-        rows["combo"].to_list(),
-        strict=True,
+        _usages(rows, at), owners, months, plan.combo[at].tolist(), strict=True
     ):
-        charge = combos[combo].charge
+        charge = plan.combos[combo].charge
         assert isinstance(charge, Price)
-        groups[(owner, month, id(charge))].append((usage, charge))
+        groups[(rows.owner.values[owner] or "", month, id(charge))].append((usage, charge))
     result: dict[Key, list[Part]] = defaultdict(list)
     for (owner, month, _), members in groups.items():
         members.sort(key=lambda pair: pair[0].order_key)
         price = members[0][1]
         group = [usage for usage, _ in members]
-        result[(owner, _month(month))].extend(spend_limits(price, price.charge(group)))
+        result[(owner, _month(plan.months[month]))].extend(spend_limits(price, price.charge(group)))
     return dict(result)
+
+
+def _audit(catalog: Catalog, rows: Rows) -> dict[Key, list[Part]]:
+    """Every event's parts: rows in exact order, each pooled row walked from the running total
+    before it (the loop reports it), each per-unit row one part; delegated parts as rated."""
+    rows = _exact(rows)
+    plan = _plan(catalog, rows, threads=1)
+    before = np.zeros(len(rows), dtype=np.int64)
+    _run(rows, plan, np.zeros((plan.cells, 3), dtype=np.int64), track=False, before=before)
+    result: dict[Key, list[Part]] = defaultdict(list)
+    rated = np.flatnonzero(plan.info[plan.combo, 0] != loop.DELEGATE)
+    for usage, index in zip(_usages(rows, rated), rated.tolist(), strict=True):
+        combo = plan.combos[int(plan.combo[index])]
+        owner = rows.owner.values[int(rows.owner.codes[index])] or ""
+        month = _month(plan.months[int(plan.month[index]) if len(plan.month) else 0])
+        result[(owner, month)].extend(_pieces(combo, usage, int(before[index])))
+    for key, parts in _delegate(plan, rows).items():
+        result[key].extend(parts)
+    return dict(result)
+
+
+def _pieces(combo: _Combo, usage: Usage, before: int) -> Iterator[Part]:
+    """The parts of one usage: split at its pool's bounds (integers), or one per-unit part."""
+    bounds: list[int | None] = [*combo.bounds, None]
+    counted, remaining = before, scaled(usage.quantity, QUANTITY_PLACES, "quantity")
+    is_pool = isinstance(combo.charge, Pool)
+    while True:  # the walk of ratecard.rating.tiers, in integers
+        tier = next(i for i, b in enumerate(bounds) if b is None or counted < b)
+        bound = bounds[tier]
+        room = remaining if bound is None else min(remaining, bound - counted)
+        rate = combo.rates[tier]
+        yield Part(
+            category=combo.category,
+            kind=Kind.USAGE,
+            quantity=unscaled(room, QUANTITY_PLACES),
+            unit_price=rate,
+            amount=unscaled(room * _rate(rate), AMOUNT_PLACES),
+            tier=tier + 1 if is_pool else None,
+            tier_label=combo.labels[tier] if is_pool else None,
+            pool=combo.charge.name if isinstance(combo.charge, Pool) else None,
+            account=usage.account,
+            events=(usage.event_id,),
+        )
+        counted += room
+        remaining -= room
+        if remaining <= 0:
+            return

@@ -26,7 +26,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from ratecard.errors import RatingError
 from ratecard.money import EXACT_QUANTIZE, D
@@ -188,19 +187,3 @@ CATEGORICAL = ("account", "billing_account", "category", "country")
 def scan_parquet(path: Path) -> pl.LazyFrame:
     """Lazily read usage columns written by :func:`write_parquet` (or any same-schema file)."""
     return pl.scan_parquet(path).with_columns(pl.col(*CATEGORICAL).cast(pl.Categorical))
-
-
-def read_parquet(path: Path, billing_accounts: list[str] | None = None) -> pl.DataFrame:
-    """Read usage columns eagerly, the string columns as Categorical straight from Parquet's
-    dictionary pages (no string is hashed per row: several times cheaper than a cast).
-
-    ``billing_accounts``: read only their rows.
-    """
-    table = pq.read_table(
-        path,
-        read_dictionary=list(CATEGORICAL),
-        filters=None if billing_accounts is None else [("billing_account", "in", billing_accounts)],
-    )
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame.with_columns(pl.col(*CATEGORICAL).cast(pl.Categorical))

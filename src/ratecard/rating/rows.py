@@ -1,0 +1,224 @@
+"""Usage rows as dense integer codes: the batch kernel's working form, from a frame or Parquet.
+
+String columns (accounts, categories, countries) become dense ``int32`` codes into a list of
+their distinct values (Arrow dictionary indices: Parquet stores them so, and a Polars
+Categorical exports them so), ``time`` and ``quantity`` stay Int64 (microseconds, micro-units;
+see :mod:`ratecard.rating.columns`). Event ids (and the optional money ``amount``) are not
+decoded up front: the kernel needs them for a few rows only (ties in time at a tier bound,
+rows of delegated price models, audits), and reading 10M ids costs more than rating 10M rows.
+They are fetched by row with :meth:`Rows.fetch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ratecard.errors import RatingError
+from ratecard.rating.columns import AMOUNT_COLUMN, CATEGORICAL, SCHEMA, check_columns
+
+#: Columns fetched by row (never decoded whole).
+Fetch = Callable[[str, np.ndarray], list[str | None]]
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A string column as dense codes: ``values[codes[i]]`` is row i's value."""
+
+    codes: np.ndarray
+    values: list[str | None]
+
+    def names(self) -> list[str]:
+        """The values, for columns that have no nulls."""
+        return [value or "" for value in self.values]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Usage rows (see the module docstring); ``fetch(column, rows)`` reads ``event_id`` or
+    ``amount`` of the given row positions."""
+
+    owner: Codes
+    account: Codes
+    category: Codes
+    country: Codes
+    time: np.ndarray
+    quantity: np.ndarray
+    fetch: Fetch
+    has_amount: bool = False
+
+    def __len__(self) -> int:
+        return int(self.time.shape[0])
+
+    def take(self, order: np.ndarray) -> Rows:
+        """The rows at positions ``order`` (fetches follow them)."""
+
+        def fetch(column: str, rows: np.ndarray) -> list[str | None]:
+            return self.fetch(column, order[rows])
+
+        def codes(column: Codes) -> Codes:
+            return Codes(column.codes[order], column.values)
+
+        return Rows(
+            codes(self.owner),
+            codes(self.account),
+            codes(self.category),
+            codes(self.country),
+            self.time[order],
+            self.quantity[order],
+            fetch,
+            self.has_amount,
+        )
+
+
+def _codes(column: pa.Array | pa.ChunkedArray, name: str, nulls: bool) -> Codes:
+    """Dense codes of a string or dictionary column (one chunk or unified dictionaries)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    assert isinstance(column, pa.DictionaryArray)
+    values: list[str | None] = column.dictionary.to_pylist()
+    indices = column.indices
+    if indices.null_count:
+        if not nulls:
+            raise RatingError(f"usage columns: column '{name}' has {indices.null_count} null(s)")
+        indices = pc.fill_null(indices, len(values))
+        values.append(None)
+    return Codes(indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), values)
+
+
+def _integers(column: pa.Array | pa.ChunkedArray | pl.Series, name: str) -> np.ndarray:
+    nulls = column.null_count() if isinstance(column, pl.Series) else column.null_count
+    if nulls:
+        raise RatingError(f"usage columns: column '{name}' has {nulls} null(s)")
+    values: np.ndarray = column.to_numpy()
+    return values
+
+
+def _table_rows(table: pa.Table, fetch: Fetch, has_amount: bool) -> Rows:
+    table = table.unify_dictionaries()
+    return Rows(
+        owner=_codes(table.column("billing_account"), "billing_account", nulls=False),
+        account=_codes(table.column("account"), "account", nulls=False),
+        category=_codes(table.column("category"), "category", nulls=False),
+        country=_codes(table.column("country"), "country", nulls=True),
+        time=_integers(table.column("time"), "time"),
+        quantity=_integers(table.column("quantity"), "quantity"),
+        fetch=fetch,
+        has_amount=has_amount,
+    )
+
+
+def frame_rows(frame: pl.DataFrame) -> Rows:
+    """Rows of usage columns in a Polars frame (:func:`check_columns` checks them)."""
+    frame = check_columns(frame)
+    has_amount = AMOUNT_COLUMN in frame.columns
+    strings = frame.select(*CATEGORICAL).to_arrow()
+    table = strings.append_column("time", pa.array(_integers(frame["time"], "time")))
+    table = table.append_column("quantity", pa.array(_integers(frame["quantity"], "quantity")))
+
+    def fetch(column: str, rows: np.ndarray) -> list[str | None]:
+        values: list[str | None] = frame[column].gather(rows).to_list()
+        return values
+
+    return _table_rows(table, fetch, has_amount)
+
+
+#: Columns decoded whole from Parquet (everything but ids and amounts).
+_READ = [name for name in SCHEMA if name != "event_id"]
+
+
+class ParquetRows:
+    """Usage rows of a Parquet file (see :func:`ratecard.rating.columns.write_parquet`),
+    whole or one set of billing accounts at a time; ids are read by row group, on demand."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = pq.ParquetFile(path, read_dictionary=list(CATEGORICAL))
+        meta = self.file.metadata
+        sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        self.starts = np.cumsum([0, *sizes])
+        names = self.file.schema_arrow.names
+        missing = [name for name in SCHEMA if name not in names]
+        if missing:
+            raise RatingError(f"usage columns: {path}: missing column(s) {', '.join(missing)}")
+        self.has_amount = AMOUNT_COLUMN in names
+        self._cache: dict[tuple[str, int], pa.Array] = {}
+
+    @property
+    def count(self) -> int:
+        return int(self.starts[-1])
+
+    def owner_counts(self) -> dict[str, int]:
+        """Rows per billing account (reads that column only)."""
+        counts: dict[str, int] = {}
+        for group in range(self.file.num_row_groups):
+            column = self.file.read_row_group(group, columns=["billing_account"]).column(0)
+            codes = _codes(column, "billing_account", nulls=False)
+            tally = np.bincount(codes.codes, minlength=len(codes.values))
+            for owner, count in zip(codes.names(), tally.tolist(), strict=True):
+                counts[owner] = counts.get(owner, 0) + count
+        return counts
+
+    def rows(self, owners: set[str] | None = None) -> Rows:
+        """Every row, or the rows of ``owners`` (billing accounts), in file order."""
+        if owners is None:
+            table = pq.read_table(self.path, columns=_READ, read_dictionary=list(CATEGORICAL))
+            return _table_rows(table, self._fetch(None), self.has_amount)
+        parts: list[pa.Table] = []
+        positions: list[np.ndarray] = []
+        for group in range(self.file.num_row_groups):
+            table = self.file.read_row_group(group, columns=_READ)
+            column = table.column("billing_account").combine_chunks()
+            wanted = np.array([name in owners for name in column.dictionary.to_pylist()])
+            mask = wanted[column.indices.to_numpy(zero_copy_only=False)]
+            positions.append(np.flatnonzero(mask) + self.starts[group])
+            parts.append(table.filter(pa.array(mask)))
+        table = pa.concat_tables(parts)
+        return _table_rows(table, self._fetch(np.concatenate(positions)), self.has_amount)
+
+    def _fetch(self, positions: np.ndarray | None) -> Fetch:
+        def fetch(column: str, rows: np.ndarray) -> list[str | None]:
+            if column == AMOUNT_COLUMN and not self.has_amount:
+                return [None] * len(rows)
+            at = rows if positions is None else positions[rows]
+            groups = np.searchsorted(self.starts, at, side="right") - 1
+            result: list[str | None] = [None] * len(at)
+            for group in np.unique(groups).tolist():
+                picked = np.flatnonzero(groups == group)
+                values = self._group(column, group)
+                local = pa.array(at[picked] - self.starts[group])
+                for j, value in zip(picked.tolist(), values.take(local).to_pylist(), strict=True):
+                    result[j] = value
+            return result
+
+        return fetch
+
+    def _group(self, column: str, group: int) -> pa.Array:
+        key = (column, group)
+        if key not in self._cache:
+            self._cache[key] = self.file.read_row_group(group, columns=[column]).column(0)
+        return self._cache[key]
+
+
+def shards(counts: dict[str, int], limit: int) -> Iterator[tuple[set[str], int]]:
+    """Billing accounts packed into sets of about ``limit`` rows (an account is never split)."""
+    current: set[str] = set()
+    rows = 0
+    for owner in sorted(counts):
+        count = counts[owner]
+        if current and rows + count > limit:
+            yield current, rows
+            current, rows = set(), 0
+        current.add(owner)
+        rows += count
+    if current:
+        yield current, rows
