@@ -157,6 +157,7 @@ def test_a_late_event_re_rates_only_the_tail_of_its_counter(
     calls = counters[pool]
     after = sum(1 for u in calls.usages if u.time > moment)
     assert calls.rerated == after  # only the usages after the late one, in its own counter
+    assert calls.repriced <= 3  # of which only the few at the tier bound are priced again
     sizes = {name: len(c.usages) for name, c in counters.items()}
     assert 0 < after < sizes[pool]
     assert all(c.rerated == 0 for name, c in counters.items() if name != pool)

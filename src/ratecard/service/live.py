@@ -195,8 +195,7 @@ def _feed(entry: LiveMonth, events: list[Event], catalog: Catalog, month: Month)
         return
     usages = normalize(events, catalog.categories, month.start, month.end)
     try:
-        for usage in usages:
-            entry.rater.add(usage)
+        entry.rater.add_all(usages)
     except NoPriceError:  # the reference path reports every unpriced usage
         entry.rater = None
         entry.usages = []
