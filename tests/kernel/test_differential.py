@@ -174,6 +174,15 @@ def test_reference_batch_and_live_rating_agree_on_every_line(
         live.add(usage)
     assert table({k: live.lines(*k) for k in live.billing_months()}) == table(expected)
 
+    batched = LiveRater(catalog, BILLING)  # the same arrivals, a few at a time (catch-ups)
+    sizes = random.Random(seed + 1)
+    start = 0
+    while start < len(arrival):
+        size = sizes.randint(1, 8)
+        batched.add_all(arrival[start : start + size])
+        start += size
+    assert table({k: batched.lines(*k) for k in batched.billing_months()}) == table(expected)
+
 
 @settings(max_examples=40, deadline=None)
 @given(catalog=catalogs(), usages=usage_lists(), seed=st.integers(0, 2**32))

@@ -49,8 +49,13 @@ def bill_month(
     for account in accounts:
         if account.parent is not None or (only is not None and account.sid != only):
             continue
-        members = [account, *(a for a in accounts if a.parent == account.sid)]
+        members = invoice_members(accounts, account)
         invoices.append(
             assemble_invoice(account, members, parts.get(account.sid, []), month, catalog)
         )
     return invoices
+
+
+def invoice_members(accounts: Sequence[Account], account: Account) -> list[Account]:
+    """The accounts on ``account``'s invoice, in breakdown order: itself, its subaccounts."""
+    return [account, *(a for a in accounts if a.parent == account.sid)]

@@ -7,7 +7,10 @@ what the reference kernel (:func:`ratecard.rating.engine.rate`) gives for the sa
 * Pooled usage lives in a counter per (counter owner, pool name, month), holding its usages in
   (time, event id, account) order with the count before each one and its priced parts. An
   event in order is appended and priced from the running count: O(1) amortized. A late event
-  is inserted at its place and only the tail after it is re-rated (its own counter only).
+  is inserted at its place and only the tail after it is re-rated (its own counter only):
+  each later usage's count moves, but its parts are priced again only where its tier split
+  moved (a usage wholly inside one tier before and after keeps them). Usages added together
+  (:meth:`LiveRater.add_all`, one catch-up) walk each counter's tail once.
 * Other prices are grouped per (billing account, price, month) as the reference groups them;
   their parts are recomputed with the reference model when read after a change (volume,
   package and spend limits depend on the whole month anyway).
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,11 +33,12 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
 from ratecard.errors import NoPriceError
-from ratecard.money import ZERO
+from ratecard.money import EXACT, ZERO, add
 from ratecard.rating.engine import Unpriced, spend_limits
 from ratecard.rating.models.base import Price
 from ratecard.rating.models.pooled import Pool
 from ratecard.rating.parts import Part
+from ratecard.rating.tiers import tier_of
 from ratecard.usage.metered import Usage
 
 OrderKey = tuple[datetime, str, str]
@@ -50,27 +54,65 @@ class PoolCounter:
     before: list[Decimal] = field(default_factory=list)
     parts: list[list[Part]] = field(default_factory=list)
     counted: Decimal = ZERO
-    rerated: int = 0  # usages priced again because a late one came before them (diagnostics)
+    # diagnostics: usages whose count moved because a late one came before them, and those of
+    # them priced again because their tier split moved
+    rerated: int = 0
+    repriced: int = 0
 
     def add(self, usage: Usage, pool: Pool) -> None:
         """Insert ``usage`` at its place; price it and re-price only the usages after it."""
-        position = bisect_right(self.keys, usage.order_key)
-        self.keys.insert(position, usage.order_key)
-        self.usages.insert(position, usage)
-        self.pools.insert(position, pool)
-        self.before.insert(position, ZERO)
-        self.parts.insert(position, [])
-        counted = (
-            self.before[position - 1] + self.usages[position - 1].quantity if position else ZERO
-        )
-        self.rerated += len(self.usages) - position - 1
-        for index in range(position, len(self.usages)):
+        self.add_all([(usage, pool)])
+
+    def add_all(self, items: Sequence[tuple[Usage, Pool]]) -> None:
+        """Insert each usage at its place (after equal keys, in the given order), then walk
+        the tail after the earliest one once: the new usages are priced, and of the ones
+        already there only those whose tier split moved are priced again. A usage that lies
+        wholly in one tier before and after the shift keeps its parts (a part's quantity,
+        rate and amount do not depend on the count before it, only its tier does), so the
+        parts are those of pricing the whole counter again in order (the reference's)."""
+        if not items:
+            return
+        first = len(self.usages)
+        for usage, pool in sorted(items, key=lambda item: item[0].order_key):
+            position = bisect_right(self.keys, usage.order_key)
+            self.keys.insert(position, usage.order_key)
+            self.usages.insert(position, usage)
+            self.pools.insert(position, pool)
+            self.before.insert(position, ZERO)
+            self.parts.insert(position, [])  # not priced yet (a priced usage has a part)
+            first = min(first, position)
+        self.rerated += len(self.usages) - first - len(items)
+        counted = add(self.before[first - 1], self.usages[first - 1].quantity) if first else ZERO
+        bounds: dict[int, list[Decimal | None]] = {}
+        for index in range(first, len(self.usages)):
+            usage, pool, parts = self.usages[index], self.pools[index], self.parts[index]
             self.before[index] = counted
-            self.parts[index], counted = self.pools[index].charge([self.usages[index]], counted)
+            edges = bounds.get(id(pool))
+            if edges is None:
+                edges = bounds[id(pool)] = pool.bounds
+            if parts and _same_tier(edges, parts, counted, usage.quantity):
+                counted = add(counted, usage.quantity)  # as Pool.charge counts a whole piece
+                continue
+            if parts:
+                self.repriced += 1
+            self.parts[index], counted = pool.charge([usage], counted)
         self.counted = counted
 
     def all_parts(self) -> list[Part]:
         return [part for parts in self.parts for part in parts]
+
+
+def _same_tier(
+    bounds: list[Decimal | None], parts: list[Part], counted: Decimal, quantity: Decimal
+) -> bool:
+    """Whether a usage priced as the single part ``parts`` is still wholly in that tier when
+    ``counted`` units come before it (``walk`` would give the same one piece)."""
+    if len(parts) != 1:
+        return False
+    index = tier_of(bounds, counted)
+    bound = bounds[index]
+    fits = bound is None or quantity <= EXACT.subtract(bound, counted)
+    return fits and parts[0].tier == index + 1
 
 
 @dataclass
@@ -107,33 +149,50 @@ class LiveRater:
 
     def add(self, usage: Usage) -> None:
         """Rate ``usage`` now; raise NoPriceError (and keep nothing) if it has no price."""
-        owner = self.billing_account_of[usage.account]
-        month = Month.of(usage.time)
-        charge = self.catalog.at(usage.time).charge_for(usage.category, usage.country)
-        if charge is None:
-            raise NoPriceError([Unpriced(usage.category, usage.country, usage.event_id, 1)])
-        if isinstance(charge, Pool):
-            counter = owner if charge.scope == "billing_account" else usage.account
-            # The counter's invoice is its billing account's, as in the reference kernel.
-            key = (counter, charge.name, month)
-            if key not in self.counters:
-                self.counters[key] = PoolCounter()
-                self._members[(self.billing_account_of[counter], month)].append(self.counters[key])
-            self.counters[key].add(usage, charge)
-            return
-        group_key = (owner, id(charge), month)
-        if group_key not in self.groups:
-            self.groups[group_key] = PricedGroup(charge)
-            self._members[(owner, month)].append(self.groups[group_key])
-        self.groups[group_key].add(usage)
+        self.add_all([usage])
+
+    def add_all(self, usages: Iterable[Usage]) -> None:
+        """Rate ``usages`` now, in any order, walking each pool counter's tail once for them
+        all; raise NoPriceError naming every usage without a price (and keep nothing)."""
+        pooled: dict[tuple[str, str, Month], list[tuple[Usage, Pool]]] = {}
+        priced: dict[tuple[str, int, Month], tuple[Price, list[Usage]]] = {}
+        missing: dict[tuple[str, str | None], list[str]] = defaultdict(list)
+        for usage in usages:
+            owner = self.billing_account_of[usage.account]
+            month = Month.of(usage.time)
+            charge = self.catalog.at(usage.time).charge_for(usage.category, usage.country)
+            if charge is None:
+                missing[(usage.category, usage.country)].append(usage.event_id)
+            elif isinstance(charge, Pool):
+                counter = owner if charge.scope == "billing_account" else usage.account
+                pooled.setdefault((counter, charge.name, month), []).append((usage, charge))
+            else:
+                priced.setdefault((owner, id(charge), month), (charge, []))[1].append(usage)
+        if missing:
+            raise NoPriceError(
+                [Unpriced(c, country, ids[0], len(ids)) for (c, country), ids in missing.items()]
+            )
+        for key, items in pooled.items():
+            found = self.counters.get(key)
+            if found is None:
+                found = self.counters[key] = PoolCounter()
+                # The counter's invoice is its billing account's, as in the reference kernel.
+                self._members[(self.billing_account_of[key[0]], key[2])].append(found)
+            found.add_all(items)
+        for group_key, (price, group) in priced.items():
+            known = self.groups.get(group_key)
+            if known is None:
+                known = self.groups[group_key] = PricedGroup(price)
+                self._members[(group_key[0], group_key[2])].append(known)
+            for usage in group:
+                known.add(usage)
 
     def parts(self, billing_account: str, month: Month) -> list[Part]:
         """Current parts of ``billing_account``'s ``month`` (precise amounts)."""
-        return [
-            part
-            for member in self._members.get((billing_account, month), [])
-            for part in member.all_parts()
-        ]
+        members = self._members.get((billing_account, month), [])
+        # pool counters, then priced groups, each in order of first usage (as rate() orders)
+        ordered = sorted(members, key=lambda member: isinstance(member, PricedGroup))
+        return [part for member in ordered for part in member.all_parts()]
 
     def lines(self, billing_account: str, month: Month) -> tuple[Line, ...]:
         """Current draft invoice lines of ``billing_account``'s ``month``, rounded once each."""

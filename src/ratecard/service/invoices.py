@@ -4,6 +4,8 @@ The service loads plain values (accounts, events parsed from their stored canoni
 calls the pure month pipeline :func:`ratecard.billing.monthly.bill_month`, and stores the
 invoice JSON exactly as :func:`ratecard.billing.serialize.invoice_to_dict` produced it, plus
 adjustment lines for late events of finalized months (:mod:`ratecard.service.adjustments`).
+One billing account's open draft is rated incrementally instead, from its live month
+(:mod:`ratecard.service.live`), where that month can be: the same document either way.
 Regenerating a draft from the same data gives the identical document; a finalized document is
 never written again.
 """
@@ -17,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ratecard.accounts import Account
-from ratecard.billing.monthly import bill_month
+from ratecard.billing.invoice import assemble_invoice
+from ratecard.billing.monthly import bill_month, invoice_members
 from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoice_to_dict
 from ratecard.catalog import Catalog, load_catalog
@@ -30,6 +33,7 @@ from ratecard.service.adjustments import (
     lines_for,
     with_adjustments,
 )
+from ratecard.service.live import live_months
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.repositories import LineValues, StoredInvoice
@@ -81,8 +85,17 @@ def generate(
     only: str | None = None,
     now: datetime | None = None,
 ) -> list[Generated]:
-    """Compute and store draft invoices of ``month`` for every billing account (or ``only``)."""
+    """Compute and store draft invoices of ``month`` for every billing account (or ``only``).
+
+    One billing account's draft is taken from its live month where that is rated live
+    (:func:`_live_draft`); everything else is rated here from the stored month. Both give
+    the same document, byte for byte (tested).
+    """
     catalog = load_catalog(settings.catalog)
+    if only is not None:
+        drafted = retrying(lambda: _live_draft(db, catalog, month, only, now))
+        if drafted is not None:
+            return [drafted]
 
     def work() -> list[Generated]:
         with UnitOfWork(db) as uow:
@@ -105,6 +118,44 @@ def generate(
             return results
 
     return retrying(work)
+
+
+def _live_draft(
+    db: Database, catalog: Catalog, month: Month, owner: str, now: datetime | None
+) -> Generated | None:
+    """Store the draft of ``owner``'s ``month`` from its live month; None where the month
+    takes the stored-month path of :func:`generate` instead.
+
+    The live month (:mod:`ratecard.service.live`) is caught up in the very transaction that
+    stores the draft, under the ingestion freeze, so the document reflects exactly the events
+    up to the ``through_seq`` stored with it, whichever process stored them. Its parts (exact,
+    in the catalog's currency) equal what :func:`~ratecard.billing.monthly.bill_month` rates
+    from the same events; :func:`~ratecard.billing.invoice.assemble_invoice` makes the lines
+    as there (each rounded once, half-up, to the currency's minor unit; the total is the sum
+    of rounded lines); adjustments for earlier finalized months are added by :func:`_store`
+    as on the other path. Not live: a stored Flex instance (Flex billing looks
+    at every instance), a finalized month (nothing to draft), and months the live rater gives
+    up on (number events, usage without a price).
+    """
+    cache = live_months(db)
+    with cache.frozen(db) as uow:
+        accounts = uow.accounts.list()
+        account = _billing_account(accounts, owner)
+        if load_instances(uow):
+            return None
+        existing = uow.invoices.current(owner, str(month))
+        if existing is not None and existing.status == "finalized":
+            return None
+        through = uow.events.last_seq()
+        members = invoice_members(accounts, account)
+        live = cache.catch_up(uow, catalog, owner, [a.sid for a in members], month)
+        if live.parts is None:
+            return None
+        invoice = assemble_invoice(account, members, live.parts, month, catalog)
+        doc = invoice_to_dict(invoice)
+        result = _store(uow, catalog, accounts, doc, month, through, now or datetime.now(UTC))
+        uow.commit()
+        return result
 
 
 def _store(

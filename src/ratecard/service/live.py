@@ -1,10 +1,11 @@
 """Live rating in the service: the current month's stored usage, kept rated in memory.
 
-A usage query (:mod:`ratecard.service.usage_records`) used to read, parse, meter and rate the
-whole month on every call. :class:`LiveMonths` keeps, per (catalog, billing account's members,
-month), the month's parsed events, their metered usage and a
-:class:`~ratecard.rating.live.LiveRater` fed with that usage, plus the highest event ``seq``
-read. Each use first catches up from the store: under
+A usage query (:mod:`ratecard.service.usage_records`) or a draft invoice of one billing account
+(:func:`ratecard.service.invoices.generate`) used to read, parse, meter and rate the whole month
+on every call. :class:`LiveMonths` keeps, per (billing account's members, month) and catalog
+(compared by value, so a catalog loaded again keeps the entry), the month's parsed events,
+their metered usage and a :class:`~ratecard.rating.live.LiveRater` fed with that usage, plus
+the highest event ``seq`` read. Each use first catches up from the store: under
 :meth:`~ratecard.store.repositories.EventRepository.freeze` (no ingestion in flight, so no
 smaller ``seq`` can still commit), only the events stored after that ``seq`` are read and
 added, whichever process stored them. An event is therefore reflected the moment it is stored,
@@ -22,7 +23,8 @@ import json
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ratecard.billing.periods import Month
@@ -61,7 +63,13 @@ class Snapshot:
 
 
 class LiveMonths:
-    """The live months of one database (thread-safe; one lock, held while catching up)."""
+    """The live months of one database (thread-safe; one lock, held while catching up).
+
+    Lock order: this cache's lock first, then the store's ingestion freeze (:meth:`month` and
+    :meth:`frozen` both take them so), never the other way round: a thread holding the freeze
+    while waiting for the lock could wait forever on one that waits, behind a queued
+    ingestion, for the freeze.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -80,22 +88,75 @@ class LiveMonths:
         ``incremental`` False (Flex applies): events only, no rater."""
         key = (tuple(sorted(members)), month)
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and entry.catalog is not catalog:
-                entry = None
-            with UnitOfWork(db) as uow:
+            with UnitOfWork(db) as uow:  # the freeze is held only while reading
                 uow.events.freeze()
-                last = uow.events.last_seq()
-                if entry is not None and entry.seq > last:  # the store was emptied: rebuild
-                    entry = None
-                if entry is None:
-                    entry = LiveMonth(catalog)
-                    entry.rater = LiveRater(catalog, dict.fromkeys(members, owner))
-                rows = (
-                    uow.events.for_billing_after(list(key[0]), entry.seq, month.start, month.end)
-                    if last > entry.seq
-                    else []
-                )
+                entry, last, rows = self._pending(uow, key, catalog, owner)
+            return self._advance(key, entry, last, rows, owner, incremental)
+
+    @contextmanager
+    def frozen(self, db: Database) -> Iterator[UnitOfWork]:
+        """This cache's lock, then a unit of work holding the ingestion freeze: for
+        :meth:`catch_up` and writes that must reflect exactly the events it read (a draft
+        invoice and its ``through_seq``). Nothing is committed unless the caller commits."""
+        with self._lock, UnitOfWork(db) as uow:
+            uow.events.freeze()
+            yield uow
+
+    def catch_up(
+        self,
+        uow: UnitOfWork,
+        catalog: Catalog,
+        owner: str,
+        members: Sequence[str],
+        month: Month,
+    ) -> Snapshot:
+        """:meth:`month` (rated live where it can be) inside :meth:`frozen`: the month as of
+        ``uow``'s transaction, whose ``uow.events.last_seq()`` is the snapshot's high-water
+        mark."""
+        assert self._lock.locked(), "catch_up runs inside LiveMonths.frozen"
+        key = (tuple(sorted(members)), month)
+        entry, last, rows = self._pending(uow, key, catalog, owner)
+        return self._advance(key, entry, last, rows, owner, True)
+
+    def _pending(
+        self,
+        uow: UnitOfWork,
+        key: tuple[tuple[str, ...], Month],
+        catalog: Catalog,
+        owner: str,
+    ) -> tuple[LiveMonth, int, list[tuple[int, str]]]:
+        """The cached entry (or a new one), the store's last ``seq`` and the rows the entry
+        lacks, read in ``uow`` (which holds the freeze)."""
+        members, month = key
+        entry = self._entries.get(key)
+        if entry is not None and entry.catalog != catalog:  # equal: loaded again, same prices
+            entry = None
+        last = uow.events.last_seq()
+        if entry is not None and entry.seq > last:  # the store was emptied: rebuild
+            entry = None
+        if entry is None:
+            entry = LiveMonth(catalog)
+            entry.rater = LiveRater(catalog, dict.fromkeys(members, owner))
+        rows = (
+            uow.events.for_billing_after(list(members), entry.seq, month.start, month.end)
+            if last > entry.seq
+            else []
+        )
+        return entry, last, rows
+
+    def _advance(
+        self,
+        key: tuple[tuple[str, ...], Month],
+        entry: LiveMonth,
+        last: int,
+        rows: list[tuple[int, str]],
+        owner: str,
+        incremental: bool,
+    ) -> Snapshot:
+        """Add ``rows`` to ``entry``, keep it (least recently used last) and answer with a
+        snapshot. An error half-way forgets the entry: the next use rebuilds it."""
+        month = key[1]
+        try:
             fresh = [parse_event(json.loads(body), "stored event") for _, body in rows]
             if rows:
                 entry.seq = rows[-1][0]
@@ -104,15 +165,25 @@ class LiveMonths:
             if not incremental:
                 entry.rater = None
             if entry.rater is not None:
-                _feed(entry, fresh, catalog, month)
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            while len(self._entries) > _LIMIT:
-                self._entries.popitem(last=False)
-            if entry.rater is None:
-                return Snapshot(list(entry.events), None, None)
-            parts = entry.rater.parts(owner, month)
-            return Snapshot(list(entry.events), list(entry.usages), parts)
+                _feed(entry, fresh, entry.catalog, month)
+        except BaseException:
+            self._entries.pop(key, None)
+            raise
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > _LIMIT:
+            self._entries.popitem(last=False)
+        if entry.rater is None:
+            return Snapshot(list(entry.events), None, None)
+        parts = entry.rater.parts(owner, month)
+        return Snapshot(list(entry.events), list(entry.usages), parts)
+
+    def rater(self, members: Sequence[str], month: Month) -> LiveRater | None:
+        """The live rater of ``members``' ``month`` as last caught up (None: not kept or not
+        rated live). For diagnostics and tests: read it, do not feed it."""
+        with self._lock:
+            entry = self._entries.get((tuple(sorted(members)), month))
+            return None if entry is None else entry.rater
 
 
 def _feed(entry: LiveMonth, events: list[Event], catalog: Catalog, month: Month) -> None:
@@ -124,8 +195,7 @@ def _feed(entry: LiveMonth, events: list[Event], catalog: Catalog, month: Month)
         return
     usages = normalize(events, catalog.categories, month.start, month.end)
     try:
-        for usage in usages:
-            entry.rater.add(usage)
+        entry.rater.add_all(usages)
     except NoPriceError:  # the reference path reports every unpriced usage
         entry.rater = None
         entry.usages = []
