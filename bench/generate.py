@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from ratecard.rating.columns import micros
+from ratecard.rating.columns import ROW_GROUP, micros, parquet_writer
 
 MONTH_START = datetime(2026, 7, 1, tzinfo=UTC)
 MONTH_SECONDS = 31 * 24 * 3600
@@ -70,8 +70,8 @@ def write(
     for chunk in _chunks(events, seed, progress):
         table = chunk.to_arrow()
         if writer is None:
-            writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-        writer.write_table(table, row_group_size=1_000_000)
+            writer = parquet_writer(tmp, table.schema)
+        writer.write_table(table, row_group_size=ROW_GROUP)
     if writer is not None:
         writer.close()
     tmp.rename(path)

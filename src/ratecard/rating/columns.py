@@ -24,8 +24,11 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ratecard.errors import RatingError
 from ratecard.money import EXACT_QUANTIZE, D
@@ -174,9 +177,27 @@ def check_columns(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
+#: How usage columns are written to Parquet: LZ4 (decodes ~1.6x faster than zstd here, for a
+#: file ~1.5x larger), dictionary pages for the repeated strings and quantities, and time as
+#: deltas (sorted times: a few bits per row). Row groups of 1M rows: ids are read by group.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "lz4",
+    "use_dictionary": ["account", "billing_account", "category", "country", "quantity"],
+    "column_encoding": {"time": "DELTA_BINARY_PACKED"},
+}
+ROW_GROUP = 1_000_000
+
+
+def parquet_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A Parquet writer of usage columns with :data:`PARQUET_OPTIONS`."""
+    return pq.ParquetWriter(path, schema, **PARQUET_OPTIONS)
+
+
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """Write usage columns to Parquet (zstd; row groups small enough to read in slices)."""
-    frame.write_parquet(path, compression="zstd", row_group_size=1_000_000)
+    """Write usage columns to Parquet (see :data:`PARQUET_OPTIONS`)."""
+    table = frame.to_arrow()
+    with parquet_writer(path, table.schema) as writer:
+        writer.write_table(table, row_group_size=ROW_GROUP)
 
 
 #: Low-cardinality or repeated string columns, read as Categorical: grouping by their integer

@@ -118,7 +118,7 @@ def rate_rows(
     sid is also a billing account: the reference keys counters by sid). ``shape``: members,
     combos, tiers, owners, slots, pools, categories, countries, parts.
 
-    Writes ``combo`` per row, adds (units, pieces, fractional pieces) at
+    Writes ``combo`` per row (unless it is empty), adds (units, pieces, fractional pieces) at
     ``out[((month x members + member) x combos + combo) x tiers + tier]``; ``before`` (length
     0, or one per row): each pooled row's running total before it (audits). ``flags`` (rows of
     counter, instant, start total): the tie runs a bound falls inside; empty to skip the
@@ -137,13 +137,15 @@ def rate_rows(
     track = flags.shape[0] > 0
     want_before = before.shape[0] > 0
     result = np.zeros(3, dtype=np.int64)
+    keep = combo.shape[0] > 0
     for i in range(quantity.shape[0]):
         owner = owners[i]
         if parts > 1 and owner % parts != part:
             continue
         v = version[i] if versioned else 0
         c = table[(v * categories + category[i]) * countries + country[i]]
-        combo[i] = c
+        if keep:
+            combo[i] = c
         if c < 0:
             result[1] += 1
             continue
@@ -253,6 +255,24 @@ def apply(
         base = ((m * members + member[i]) * ncombos + c) * tiers
         _walk(quantity[i], counted, bounds[c], combos[c, 3], base, sign, out)
         counted += quantity[i]
+
+
+@_jit
+def combos_of(
+    category: np.ndarray,
+    country: np.ndarray,
+    version: np.ndarray,
+    table: np.ndarray,
+    shape: np.ndarray,
+) -> np.ndarray:
+    """The combo of every row, as :func:`rate_rows` finds it (-1: no price)."""
+    categories, countries = shape[6], shape[7]
+    versioned = version.shape[0] > 0
+    combo = np.empty(category.shape[0], dtype=np.int32)
+    for i in range(category.shape[0]):
+        v = version[i] if versioned else 0
+        combo[i] = table[(v * categories + category[i]) * countries + country[i]]
+    return combo
 
 
 @_jit
