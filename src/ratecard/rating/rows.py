@@ -159,14 +159,16 @@ class ParquetRows:
 
     def owner_counts(self) -> dict[str, int]:
         """Rows per billing account (reads that column only)."""
-        counts: dict[str, int] = {}
+        tallies: list[pl.DataFrame] = []
         for group in range(self.file.num_row_groups):
             column = self.file.read_row_group(group, columns=["billing_account"]).column(0)
             codes = _codes(column, "billing_account", nulls=False)
             tally = np.bincount(codes.codes, minlength=len(codes.values))
-            for owner, count in zip(codes.names(), tally.tolist(), strict=True):
-                counts[owner] = counts.get(owner, 0) + count
-        return counts
+            tallies.append(pl.DataFrame({"owner": codes.names(), "rows": tally}))
+        if not tallies:
+            return {}
+        summed = pl.concat(tallies).group_by("owner").agg(pl.col("rows").sum())
+        return dict(zip(summed["owner"].to_list(), summed["rows"].to_list(), strict=True))
 
     def rows(self, owners: set[str] | None = None) -> Rows:
         """Every row, or the rows of ``owners`` (billing accounts), in file order."""
@@ -175,10 +177,12 @@ class ParquetRows:
             return _table_rows(table, self._fetch(None), self.has_amount)
         parts: list[pa.Table] = []
         positions: list[np.ndarray] = []
+        value_set = pa.array(sorted(owners), type=pa.string())
         for group in range(self.file.num_row_groups):
             table = self.file.read_row_group(group, columns=_READ)
             column = table.column("billing_account").combine_chunks()
-            wanted = np.array([name in owners for name in column.dictionary.to_pylist()])
+            dictionary = column.dictionary.cast(pa.string())
+            wanted = pc.is_in(dictionary, value_set=value_set).to_numpy(zero_copy_only=False)
             mask = wanted[column.indices.to_numpy(zero_copy_only=False)]
             positions.append(np.flatnonzero(mask) + self.starts[group])
             parts.append(table.filter(pa.array(mask)))
