@@ -78,21 +78,48 @@ class Rows:
         )
 
 
-def _codes(column: pa.Array | pa.ChunkedArray, name: str, nulls: bool) -> Codes:
-    """Dense codes of a string or dictionary column (one chunk or unified dictionaries)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if not pa.types.is_dictionary(column.type):
-        column = pc.dictionary_encode(column)
-    assert isinstance(column, pa.DictionaryArray)
-    values: list[str | None] = column.dictionary.to_pylist()
-    indices = column.indices
-    if indices.null_count:
-        if not nulls:
-            raise RatingError(f"usage columns: column '{name}' has {indices.null_count} null(s)")
-        indices = pc.fill_null(indices, len(values))
-        values.append(None)
-    return Codes(indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), values)
+class _Encoder:
+    """Dense codes of one string column across chunks whose dictionaries differ (Parquet row
+    groups each have their own): every chunk's dictionary is matched against the values seen
+    so far in one vectorized call, and the chunk's indices are remapped with one gather. No
+    string is hashed per row, and no chunk's dictionary is merged into another's."""
+
+    def __init__(self, name: str, nulls: bool) -> None:
+        self.name = name
+        self.nulls = nulls
+        self.values: list[str | None] = []
+        self.known = pa.array([], type=pa.string())
+
+    def encode(self, chunk: pa.Array) -> np.ndarray:
+        if not pa.types.is_dictionary(chunk.type):
+            chunk = pc.dictionary_encode(chunk)
+        assert isinstance(chunk, pa.DictionaryArray)
+        dictionary = chunk.dictionary.cast(pa.string())
+        found = pc.index_in(dictionary, value_set=self.known)
+        if found.null_count:
+            new = dictionary.filter(pc.is_null(found))
+            self.values.extend(new.to_pylist())
+            self.known = pa.concat_arrays([self.known, new])
+            found = pc.index_in(dictionary, value_set=self.known)
+        remap = found.to_numpy(zero_copy_only=False).astype(np.int32)
+        indices = chunk.indices
+        if indices.null_count:
+            if not self.nulls:
+                raise RatingError(
+                    f"usage columns: column '{self.name}' has {indices.null_count} null(s)"
+                )
+            if None not in self.values:
+                self.values.append(None)
+            empty = np.int32(self.values.index(None))
+            remap = np.append(remap, empty)
+            indices = pc.fill_null(indices, len(remap) - 1)
+        codes: np.ndarray = remap[indices.to_numpy(zero_copy_only=False)]
+        return codes
+
+    def codes(self, column: pa.ChunkedArray) -> Codes:
+        parts = [self.encode(chunk) for chunk in column.chunks]
+        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+        return Codes(codes.astype(np.int32, copy=False), self.values)
 
 
 def _integers(column: pa.Array | pa.ChunkedArray | pl.Series, name: str) -> np.ndarray:
@@ -104,12 +131,14 @@ def _integers(column: pa.Array | pa.ChunkedArray | pl.Series, name: str) -> np.n
 
 
 def _table_rows(table: pa.Table, fetch: Fetch, has_amount: bool) -> Rows:
-    table = table.unify_dictionaries()
+    def codes(name: str, nulls: bool = False) -> Codes:
+        return _Encoder(name, nulls).codes(table.column(name))
+
     return Rows(
-        owner=_codes(table.column("billing_account"), "billing_account", nulls=False),
-        account=_codes(table.column("account"), "account", nulls=False),
-        category=_codes(table.column("category"), "category", nulls=False),
-        country=_codes(table.column("country"), "country", nulls=True),
+        owner=codes("billing_account"),
+        account=codes("account"),
+        category=codes("category"),
+        country=codes("country", nulls=True),
         time=_integers(table.column("time"), "time"),
         quantity=_integers(table.column("quantity"), "quantity"),
         fetch=fetch,
@@ -162,7 +191,7 @@ class ParquetRows:
         tallies: list[pl.DataFrame] = []
         for group in range(self.file.num_row_groups):
             column = self.file.read_row_group(group, columns=["billing_account"]).column(0)
-            codes = _codes(column, "billing_account", nulls=False)
+            codes = _Encoder("billing_account", nulls=False).codes(column)
             tally = np.bincount(codes.codes, minlength=len(codes.values))
             tallies.append(pl.DataFrame({"owner": codes.names(), "rows": tally}))
         if not tallies:
@@ -173,7 +202,7 @@ class ParquetRows:
     def rows(self, owners: set[str] | None = None) -> Rows:
         """Every row, or the rows of ``owners`` (billing accounts), in file order."""
         if owners is None:
-            table = pq.read_table(self.path, columns=_READ, read_dictionary=list(CATEGORICAL))
+            table = self.file.read(columns=_READ)  # one chunk per column: no concatenation
             return _table_rows(table, self._fetch(None), self.has_amount)
         parts: list[pa.Table] = []
         positions: list[np.ndarray] = []
