@@ -94,15 +94,22 @@ class _Encoder:
         if not pa.types.is_dictionary(chunk.type):
             chunk = pc.dictionary_encode(chunk)
         assert isinstance(chunk, pa.DictionaryArray)
-        dictionary = chunk.dictionary.cast(pa.string())
+        return self.apply(self.remap(chunk.dictionary), chunk.indices)
+
+    def remap(self, dictionary: pa.Array) -> np.ndarray:
+        """Code of every entry of a chunk's dictionary (new values are added)."""
+        dictionary = dictionary.cast(pa.string())
         found = pc.index_in(dictionary, value_set=self.known)
         if found.null_count:
             new = dictionary.filter(pc.is_null(found))
             self.values.extend(new.to_pylist())
             self.known = pa.concat_arrays([self.known, new])
             found = pc.index_in(dictionary, value_set=self.known)
-        remap = found.to_numpy(zero_copy_only=False).astype(np.int32)
-        indices = chunk.indices
+        remap: np.ndarray = found.to_numpy(zero_copy_only=False).astype(np.int32)
+        return remap
+
+    def apply(self, remap: np.ndarray, indices: pa.Array) -> np.ndarray:
+        """Codes of a chunk's dictionary ``indices`` (nulls: the code of None, if allowed)."""
         if indices.null_count:
             if not self.nulls:
                 raise RatingError(
@@ -181,6 +188,10 @@ class ParquetRows:
             raise RatingError(f"usage columns: {path}: missing column(s) {', '.join(missing)}")
         self.has_amount = AMOUNT_COLUMN in names
         self._cache: dict[tuple[str, int], pa.Array] = {}
+        # One code space per string column for the whole file, and each row group's
+        # dictionary remapped once (shards read every row group again).
+        self._encoders = {name: _Encoder(name, nulls=name == "country") for name in CATEGORICAL}
+        self._remaps: dict[tuple[str, int], np.ndarray] = {}
 
     @property
     def count(self) -> int:
@@ -188,35 +199,60 @@ class ParquetRows:
 
     def owner_counts(self) -> dict[str, int]:
         """Rows per billing account (reads that column only)."""
-        tallies: list[pl.DataFrame] = []
+        tally = np.zeros(0, dtype=np.int64)
         for group in range(self.file.num_row_groups):
             column = self.file.read_row_group(group, columns=["billing_account"]).column(0)
-            codes = _Encoder("billing_account", nulls=False).codes(column)
-            tally = np.bincount(codes.codes, minlength=len(codes.values))
-            tallies.append(pl.DataFrame({"owner": codes.names(), "rows": tally}))
-        if not tallies:
-            return {}
-        summed = pl.concat(tallies).group_by("owner").agg(pl.col("rows").sum())
-        return dict(zip(summed["owner"].to_list(), summed["rows"].to_list(), strict=True))
+            codes = self._codes("billing_account", group, column.chunk(0))
+            counted = np.bincount(codes, minlength=len(self._encoders["billing_account"].values))
+            tally = np.concatenate([tally, np.zeros(len(counted) - len(tally), np.int64)])
+            tally += counted
+        names = self._encoders["billing_account"].values
+        return {name or "": int(n) for name, n in zip(names, tally.tolist(), strict=True) if n}
 
     def rows(self, owners: set[str] | None = None) -> Rows:
         """Every row, or the rows of ``owners`` (billing accounts), in file order."""
         if owners is None:
             table = self.file.read(columns=_READ)  # one chunk per column: no concatenation
             return _table_rows(table, self._fetch(None), self.has_amount)
-        parts: list[pa.Table] = []
-        positions: list[np.ndarray] = []
-        value_set = pa.array(sorted(owners), type=pa.string())
+        columns: dict[str, list[np.ndarray]] = {name: [] for name in (*CATEGORICAL, "time")}
+        columns["quantity"], positions = [], []
+        wanted = np.zeros(0, dtype=np.bool_)
         for group in range(self.file.num_row_groups):
             table = self.file.read_row_group(group, columns=_READ)
-            column = table.column("billing_account").combine_chunks()
-            dictionary = column.dictionary.cast(pa.string())
-            wanted = pc.is_in(dictionary, value_set=value_set).to_numpy(zero_copy_only=False)
-            mask = wanted[column.indices.to_numpy(zero_copy_only=False)]
-            positions.append(np.flatnonzero(mask) + self.starts[group])
-            parts.append(table.filter(pa.array(mask)))
-        table = pa.concat_tables(parts)
-        return _table_rows(table, self._fetch(np.concatenate(positions)), self.has_amount)
+            codes = {
+                name: self._codes(name, group, table.column(name).chunk(0)) for name in CATEGORICAL
+            }
+            names = self._encoders["billing_account"].values
+            if len(wanted) != len(names):  # once per shard when owner_counts saw every owner
+                wanted = np.array([name in owners for name in names], dtype=np.bool_)
+            picked = np.flatnonzero(wanted[codes["billing_account"]])
+            positions.append(picked + self.starts[group])
+            for name, values in codes.items():
+                columns[name].append(values[picked])
+            for name in ("time", "quantity"):
+                columns[name].append(_integers(table.column(name), name)[picked])
+
+        def coded(name: str) -> Codes:
+            return Codes(np.concatenate(columns[name]), list(self._encoders[name].values))
+
+        return Rows(
+            owner=coded("billing_account"),
+            account=coded("account"),
+            category=coded("category"),
+            country=coded("country"),
+            time=np.concatenate(columns["time"]),
+            quantity=np.concatenate(columns["quantity"]),
+            fetch=self._fetch(np.concatenate(positions)),
+            has_amount=self.has_amount,
+        )
+
+    def _codes(self, name: str, group: int, chunk: pa.DictionaryArray) -> np.ndarray:
+        """Codes (in the file's code space) of one row group's column."""
+        encoder = self._encoders[name]
+        key = (name, group)
+        if key not in self._remaps:
+            self._remaps[key] = encoder.remap(chunk.dictionary)
+        return encoder.apply(self._remaps[key], chunk.indices)
 
     def _fetch(self, positions: np.ndarray | None) -> Fetch:
         def fetch(column: str, rows: np.ndarray) -> list[str | None]:
