@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ratecard.accounts import Account
 from ratecard.store.tables import AccountRow, EventRow, InvoiceLineRow, InvoiceRow
+from ratecard.usage.events import NewEvent
 
 #: Event types whose history before a month changes the month's charges: number purchases
 #: (anniversaries), Flex provisioning and workers (who holds a seat at the month's start), and
@@ -48,17 +49,6 @@ HISTORY_TYPES = (
 #: its end, after the month closed).
 SPAN_TYPES = ("flex_activity",)
 _KEY_CHUNK = 500
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event ready to store: its canonical JSON ``body`` and the indexed columns."""
-
-    account: str
-    event_id: str
-    type: str
-    time: datetime
-    body: str
 
 
 @dataclass(frozen=True)
