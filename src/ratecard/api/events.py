@@ -103,8 +103,9 @@ def _check(
 def _ingest(ctx: Context, who: Principal, raw: bytes) -> dict[str, int]:
     fast = decode_batch(raw)
     if fast is not None and len(fast) <= MAX_EVENTS:
-        parents = _parents(ctx, {e.account for e in fast})
-        if all(e.account in parents and who.name in (e.account, parents[e.account]) for e in fast):
+        sids = {e.account for e in fast}
+        parents = _parents(ctx, sids)
+        if all(sid in parents and who.name in (sid, parents[sid]) for sid in sids):
             rows = [(f"events[{i}]", e) for i, e in enumerate(fast)]
             return _answer(ingest_new(ctx.db, rows, ctx.settings, ctx.now(), parents))
     events = _events(_payload(raw))

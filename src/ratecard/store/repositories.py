@@ -162,7 +162,7 @@ def _copy_line(n: int, event: NewEvent) -> str:
     """Line ``n`` of the staging COPY. A body is canonical JSON, which escapes every control
     character, so only its backslashes need doubling."""
     body = event.body.replace("\\", "\\\\")
-    moment = event.time.astimezone(UTC).isoformat()
+    moment = event.time.isoformat()  # with its offset: the server reads it as that instant
     return f"{n}\t{event.account}\t{_copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}\n"
 
 
