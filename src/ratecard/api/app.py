@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,4 +56,19 @@ def create_app(
         usage_records.router,
     ):
         app.include_router(router)
+    return app
+
+
+def create_served_app(settings: Settings | None = None) -> FastAPI:
+    """:func:`create_app` for a server process (``ratecard serve``; each worker calls it).
+
+    Everything built so far (modules, models, the catalog) lives as long as the process, so
+    it is moved out of the garbage collector's sight (:func:`gc.freeze`): the collections that
+    request handling triggers then scan only the request's own objects. Measured on
+    ``POST /v1/events`` batches, the full collections otherwise took about a tenth of a
+    worker's time.
+    """
+    app = create_app(settings)
+    gc.collect()
+    gc.freeze()
     return app

@@ -31,14 +31,14 @@ def serve(
     """Serve the HTTP API: /v1, the vendor-compatible Usage Records, docs at /docs."""
     import uvicorn
 
-    from ratecard.api import create_app
+    from ratecard.api.app import create_served_app
 
     try:
         settings = Settings.from_env()
         db = Database(settings.database_url)
         db.require_current()
         issued = ensure_demo(db, settings) if demo else []
-        app = create_app(settings)
+        app = create_served_app(settings)
     except RatecardError as exc:
         fail(str(exc))
     url = f"http://{host}:{port}"
@@ -58,7 +58,7 @@ def serve(
         uvicorn.run(app, host=host, port=port, log_level="info")
     else:
         # several processes need an import string; each builds its app from the environment
-        factory = "ratecard.api.app:create_app"
+        factory = "ratecard.api.app:create_served_app"
         uvicorn.run(
             factory, factory=True, host=host, port=port, workers=workers, log_level="warning"
         )

@@ -23,9 +23,8 @@ from ratecard.billing.periods import Month
 from ratecard.errors import ConflictError, EventError, Problem
 from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying
-from ratecard.store.repositories import NewEvent
 from ratecard.store.unit_of_work import UnitOfWork
-from ratecard.usage.events import Event, event_fingerprint, parse_batch
+from ratecard.usage.events import Event, NewEvent, new_event, parse_batch
 
 
 @dataclass
@@ -69,29 +68,41 @@ def store_events(
     :meth:`~ratecard.store.repositories.AccountRepository.parents` answers) saves reading them
     again when the caller already has them; accounts are never deleted, so it stays true.
     """
+    return store_new(uow, [(where, new_event(e)) for where, e in events], policy, now, parents)
+
+
+def store_new(
+    uow: UnitOfWork,
+    events: Sequence[tuple[str, NewEvent]],
+    policy: LatePolicy,
+    now: datetime,
+    parents: Mapping[str, str | None] | None = None,
+) -> Outcome:
+    """:func:`store_events` of events already in their stored form (``(where, NewEvent)``
+    pairs: validated, with their canonical JSON)."""
     outcome = Outcome()
-    accepted, fingerprints = _dedupe_batch(events, outcome)
+    accepted = _dedupe_batch(events, outcome)
     accepted = _check_accounts(uow, accepted, policy, outcome, parents)
-    rows = [
-        NewEvent(e.account, e.id, e.type, e.time, fingerprints[(e.account, e.id)])
-        for _, e in accepted
-    ]
-    inserted = uow.events.insert_new(rows, now)
+    inserted = uow.events.insert_new([row for _, row in accepted], now)
     outcome.stored += len(inserted)
-    missing = [(e.account, e.id) for _, e in accepted if (e.account, e.id) not in inserted]
+    if len(inserted) == len(accepted):
+        return outcome
+    missing = [
+        (e.account, e.event_id) for _, e in accepted if (e.account, e.event_id) not in inserted
+    ]
     stored = uow.events.bodies(missing)
     for where, event in accepted:
-        key = (event.account, event.id)
+        key = (event.account, event.event_id)
         if key in inserted:
             continue
-        if stored.get(key) == fingerprints[key]:
+        if stored.get(key) == event.body:
             outcome.duplicates += 1
         else:
             outcome.problems.append(
                 Problem(
                     where,
-                    f"event id {event.id!r} is already stored for account {event.account} "
-                    "with different content (a resend must be identical)",
+                    f"event id {event.event_id!r} is already stored for account "
+                    f"{event.account} with different content (a resend must be identical)",
                     "id",
                 )
             )
@@ -99,39 +110,38 @@ def store_events(
 
 
 def _dedupe_batch(
-    events: Sequence[tuple[str, Event]], outcome: Outcome
-) -> tuple[list[tuple[str, Event]], dict[tuple[str, str], str]]:
+    events: Sequence[tuple[str, NewEvent]], outcome: Outcome
+) -> list[tuple[str, NewEvent]]:
     """Drop exact repeats inside the batch (duplicates); refuse repeats that differ."""
     first: dict[tuple[str, str], tuple[str, str]] = {}
-    kept: list[tuple[str, Event]] = []
+    kept: list[tuple[str, NewEvent]] = []
     for where, event in events:
-        key = (event.account, event.id)
-        fingerprint = event_fingerprint(event)
+        key = (event.account, event.event_id)
         seen = first.get(key)
         if seen is None:
-            first[key] = (where, fingerprint)
+            first[key] = (where, event.body)
             kept.append((where, event))
-        elif seen[1] == fingerprint:
+        elif seen[1] == event.body:
             outcome.duplicates += 1
         else:
             outcome.problems.append(
                 Problem(
                     where,
-                    f"event id {event.id!r} was already used at {seen[0]} with different "
-                    "content (a resend must be identical)",
+                    f"event id {event.event_id!r} was already used at {seen[0]} with "
+                    "different content (a resend must be identical)",
                     "id",
                 )
             )
-    return kept, {key: fp for key, (_, fp) in first.items()}
+    return kept
 
 
 def _check_accounts(
     uow: UnitOfWork,
-    events: list[tuple[str, Event]],
+    events: list[tuple[str, NewEvent]],
     policy: LatePolicy,
     outcome: Outcome,
     known: Mapping[str, str | None] | None = None,
-) -> list[tuple[str, Event]]:
+) -> list[tuple[str, NewEvent]]:
     wanted = {e.account for _, e in events}
     if known is not None and wanted <= known.keys():
         parents = {sid: known[sid] for sid in wanted}
@@ -199,11 +209,22 @@ def ingest_valid(
 ) -> Outcome:
     """:func:`ingest_batch` of events already validated (``(where, event)`` pairs, as
     :func:`validate` returns them); ``parents`` as for :func:`store_events`."""
+    return ingest_new(db, [(where, new_event(e)) for where, e in events], settings, now, parents)
+
+
+def ingest_new(
+    db: Database,
+    events: Sequence[tuple[str, NewEvent]],
+    settings: Settings,
+    now: datetime | None = None,
+    parents: Mapping[str, str | None] | None = None,
+) -> Outcome:
+    """:func:`ingest_valid` of events already in their stored form (see :func:`store_new`)."""
 
     def work() -> Outcome:
         with UnitOfWork(db) as uow:
             moment = now or datetime.now(UTC)
-            outcome = store_events(uow, events, settings.late_policy, moment, parents)
+            outcome = store_new(uow, events, settings.late_policy, moment, parents)
             if outcome.problems:
                 conflict = all(p.field == "id" for p in outcome.problems)
                 raise (ConflictError if conflict else EventError)(outcome.problems)

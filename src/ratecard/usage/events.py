@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import (
     BaseModel,
@@ -319,6 +319,22 @@ def parse_batch(
 def event_fingerprint(event: Event) -> str:
     """Canonical JSON of an event's content: equal for an exact resend, different otherwise."""
     return event.model_dump_json()
+
+
+class NewEvent(NamedTuple):
+    """A valid event ready to store: its canonical JSON ``body`` (:func:`event_fingerprint`)
+    and the columns it is looked up by (``time`` in UTC)."""
+
+    account: str
+    event_id: str
+    type: str
+    time: datetime
+    body: str
+
+
+def new_event(event: Event) -> NewEvent:
+    """The stored form of a validated event."""
+    return NewEvent(event.account, event.id, event.type, event.time, event_fingerprint(event))
 
 
 def dedupe(events: Sequence[tuple[str, Event]]) -> list[Event]:
