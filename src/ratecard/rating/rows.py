@@ -90,12 +90,6 @@ class _Encoder:
         self.values: list[str | None] = []
         self.known = pa.array([], type=pa.string())
 
-    def encode(self, chunk: pa.Array) -> np.ndarray:
-        if not pa.types.is_dictionary(chunk.type):
-            chunk = pc.dictionary_encode(chunk)
-        assert isinstance(chunk, pa.DictionaryArray)
-        return self.apply(self.remap(chunk.dictionary), chunk.indices)
-
     def remap(self, dictionary: pa.Array) -> np.ndarray:
         """Code of every entry of a chunk's dictionary (new values are added)."""
         dictionary = dictionary.cast(pa.string())
@@ -108,8 +102,11 @@ class _Encoder:
         remap: np.ndarray = found.to_numpy(zero_copy_only=False).astype(np.int32)
         return remap
 
-    def apply(self, remap: np.ndarray, indices: pa.Array) -> np.ndarray:
-        """Codes of a chunk's dictionary ``indices`` (nulls: the code of None, if allowed)."""
+    def apply(
+        self, remap: np.ndarray, indices: pa.Array, into: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Codes of a chunk's dictionary ``indices`` (nulls: the code of None, if allowed),
+        written ``into`` a slice of a larger array when given (no copy to concatenate)."""
         if indices.null_count:
             if not self.nulls:
                 raise RatingError(
@@ -120,13 +117,19 @@ class _Encoder:
             empty = np.int32(self.values.index(None))
             remap = np.append(remap, empty)
             indices = pc.fill_null(indices, len(remap) - 1)
-        codes: np.ndarray = remap[indices.to_numpy(zero_copy_only=False)]
+        codes: np.ndarray = np.take(remap, indices.to_numpy(zero_copy_only=False), out=into)
         return codes
 
     def codes(self, column: pa.ChunkedArray) -> Codes:
-        parts = [self.encode(chunk) for chunk in column.chunks]
-        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
-        return Codes(codes.astype(np.int32, copy=False), self.values)
+        codes = np.empty(len(column), dtype=np.int32)
+        at = 0
+        for chunk in column.chunks:
+            if not pa.types.is_dictionary(chunk.type):
+                chunk = pc.dictionary_encode(chunk)
+            assert isinstance(chunk, pa.DictionaryArray)
+            self.apply(self.remap(chunk.dictionary), chunk.indices, codes[at : at + len(chunk)])
+            at += len(chunk)
+        return Codes(codes, self.values)
 
 
 def _integers(column: pa.Array | pa.ChunkedArray | pl.Series, name: str) -> np.ndarray:
