@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -34,9 +36,11 @@ def stored_lines(db: Database, month: Month) -> dict[str, list[Any]]:
         }
 
 
-def fast_then_existing(db: Database, month: Month, settings: Settings) -> list[dict[str, Any]]:
+def fast_then_existing(
+    db: Database, month: Month, settings: Settings, shard_rows: int = close.SHARD_ROWS
+) -> list[dict[str, Any]]:
     """Close with the fast path, then with the existing one: every draft must be unchanged."""
-    fast = close.generate(db, month, settings)
+    fast = close.generate(db, month, settings, shard_rows=shard_rows)
     stored, lines = documents(db, month), stored_lines(db, month)
     again = invoices.generate(db, month, settings)
     assert [g.action for g in again] == ["unchanged"] * len(again)
@@ -124,3 +128,36 @@ def test_fast_close_rates_generated_usage_exactly_as_the_existing_path(
     assert {doc["account"] for doc in stored} == {parent.sid, alone.sid}
     assert any(line["pool"] and line["tier"] != "first 500,000" for line in stored[0]["lines"])
     assert stored[0]["subaccounts"] or stored[1]["subaccounts"]
+
+
+def test_fast_close_in_small_shards_and_blocks_is_the_same(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several shards, each read in several blocks (PostgreSQL: one per 7 sequence numbers)."""
+    sids = [create_account(db, f"A{n}", None, date(2025, 1, 1))[0].sid for n in range(3)]
+    child, _ = create_account(db, "Child", sids[0], date(2025, 1, 1))
+    ingest_batch(db, generated_events([*sids, child.sid], 300, 11), settings)
+    monkeypatch.setattr(close, "BLOCK_SEQS", 7)
+    stored = fast_then_existing(db, Month(2026, 7), settings, shard_rows=50)
+    assert len(stored) == 3
+
+
+def test_a_failed_block_read_fails_the_close_and_stops_the_reader(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("blocks are read by a thread on PostgreSQL only")
+    alone, _ = create_account(db, "Alone", None, date(2025, 1, 1))
+    ingest_batch(db, generated_events([alone.sid], 50, 3), settings)
+    read = close._bodies
+
+    def failing(*args: Any) -> Any:
+        yield from itertools.islice(read(*args), 1)
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(close, "BLOCK_SEQS", 10)
+    monkeypatch.setattr(close, "_bodies", failing)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        close.generate(db, Month(2026, 7), settings)
+    assert not [t for t in threading.enumerate() if t.name == "close-reader"]
+    assert invoices.show(db, Month(2026, 7)) == []
