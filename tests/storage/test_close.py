@@ -6,17 +6,19 @@ import itertools
 import random
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ratecard.billing.periods import Month
+from ratecard.catalog import load_catalog
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch
+from ratecard.service.invoices import _line_values
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
@@ -161,3 +163,42 @@ def test_a_failed_block_read_fails_the_close_and_stops_the_reader(
         close.generate(db, Month(2026, 7), settings)
     assert not [t for t in threading.enumerate() if t.name == "close-reader"]
     assert invoices.show(db, Month(2026, 7)) == []
+
+
+def test_new_drafts_are_stored_with_the_documents_line_values_verbatim(db: Database) -> None:
+    """Bulk storing (PostgreSQL: COPY text) keeps odd text and every decimal exactly."""
+    parent, _ = create_account(db, "Parent", None, date(2025, 1, 1))
+    child, _ = create_account(db, "Child", parent.sid, date(2025, 1, 1))
+    line = {
+        "category": "odd\tcategory\\with\nbreaks\r",
+        "description": "d",
+        "kind": "usage",
+        "pool": None,
+        "tier": "first 1,000",
+        "quantity": "1E+3",
+        "unit": "min",
+        "unit_price": None,
+        "precise_amount": "-0.0000001",
+        "amount": "0.00",
+        "event_count": 2,
+    }
+    doc = {
+        "account": parent.sid,
+        "name": "Parent",
+        "month": "2026-07",
+        "currency": "USD",
+        "catalog": "c",
+        "lines": [line, line | {"unit_price": "0.0085", "original_month": "2026-06"}],
+        "subaccounts": [{"account": child.sid, "name": "Child", "lines": [line], "total": "0.00"}],
+        "total": "0.00",
+    }
+    now = datetime(2026, 8, 1, tzinfo=UTC)
+    with UnitOfWork(db) as uow:
+        catalog = load_catalog(Settings(database_url=db.url).catalog)
+        accounts = uow.accounts.list()
+        close.store_documents(uow, catalog, accounts, [doc], Month(2026, 7), 5, now)
+        uow.commit()
+    with UnitOfWork(db) as uow:
+        (stored,) = uow.invoices.for_month("2026-07")
+        assert stored.document == invoices.render(doc)
+        assert uow.invoices.lines(stored.id) == _line_values(doc)

@@ -51,7 +51,7 @@ from ratecard.service.adjustments import Doc
 from ratecard.service.invoices import Generated, _line_values, _store, load_events
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
-from ratecard.store.repositories import SPAN_TYPES, LineValues
+from ratecard.store.repositories import SPAN_TYPES
 from ratecard.store.tables import InvoiceLineRow, InvoiceRow
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.normalize import DEFAULT_INCREMENT_SECONDS
@@ -145,7 +145,7 @@ def store_documents(
         )
     )
     results: list[Generated] = []
-    new: list[tuple[dict[str, Any], list[LineValues]]] = []
+    new: list[tuple[dict[str, Any], Doc]] = []
     for doc in docs:
         owner = doc["account"]
         if owner in current or owner in finalized:
@@ -164,53 +164,101 @@ def store_documents(
             "finalized_at": None,
             "voided_at": None,
         }
-        new.append((values, _line_values(doc)))
+        new.append((values, doc))
         results.append(Generated(owner, str(month), "created", doc["total"], doc["currency"]))
-    if new:
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.execute(statement, [values for values, _ in new]).scalars().all()
-        rows = [
-            {
-                "invoice_id": invoice_id,
-                "position": position,
-                "account_sid": line.account,
-                "category": line.category,
-                "kind": line.kind,
-                "pool": line.pool,
-                "tier": line.tier,
-                "quantity": line.quantity,
-                "unit": line.unit,
-                "unit_price": line.unit_price,
-                "precise_amount": line.precise_amount,
-                "amount": line.amount,
-                "original_month": line.original_month,
-            }
-            for invoice_id, (_, lines) in zip(ids, new, strict=True)
-            for position, line in enumerate(lines)
-        ]
-        if uow.dialect == "postgresql":
-            _copy_rows(uow, "invoice_lines", rows)
-        else:
-            for start in range(0, len(rows), 50_000):
-                session.execute(insert(lines_table), rows[start : start + 50_000])
+    if not new:
+        return results
+    if uow.dialect == "postgresql":
+        _copy_new(uow, new)
+        return results
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.execute(statement, [values for values, _ in new]).scalars().all()
+    rows = [
+        {
+            "invoice_id": invoice_id,
+            "position": position,
+            "account_sid": line.account,
+            "category": line.category,
+            "kind": line.kind,
+            "pool": line.pool,
+            "tier": line.tier,
+            "quantity": line.quantity,
+            "unit": line.unit,
+            "unit_price": line.unit_price,
+            "precise_amount": line.precise_amount,
+            "amount": line.amount,
+            "original_month": line.original_month,
+        }
+        for invoice_id, (_, doc) in zip(ids, new, strict=True)
+        for position, line in enumerate(_line_values(doc))
+    ]
+    for start in range(0, len(rows), 50_000):
+        session.execute(insert(lines_table), rows[start : start + 50_000])
     return results
 
 
-def _copy_rows(uow: UnitOfWork, table: str, rows: list[dict[str, Any]]) -> None:
-    """``COPY table FROM STDIN`` inside the unit of work's transaction (psycopg 3)."""
-    if not rows:
-        return
+#: Keys of a document's line stored as they are (columns of the same names).
+_LINE_KEYS: tuple[str, ...] = ("category", "kind", "pool", "tier", "quantity", "unit")
+_LINE_KEYS += ("unit_price", "precise_amount", "amount")
+#: Columns of a stored invoice line, in the order :func:`_line_rows` writes them.
+_LINE_COLUMNS = ("invoice_id", "position", "account_sid", *_LINE_KEYS, "original_month")
+#: ``COPY ... FROM STDIN`` text format: these characters are written escaped.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_new(uow: UnitOfWork, new: list[tuple[dict[str, Any], Doc]]) -> None:
+    """Insert new drafts and their lines by ``COPY ... FROM STDIN`` (PostgreSQL) inside the
+    unit of work's transaction. The invoices' ids are taken from their sequence first, in
+    ascending order as the multi-row insert gives them, so each line names its invoice.
+
+    Line values are the document's own decimal strings (quantity, unit price, precise and
+    rounded amounts: exactly the values :func:`_line_values` reads, as PostgreSQL parses the
+    same text the Decimal would be written as); no Decimal object per value.
+    """
     from psycopg import sql
 
+    invoices, lines = InvoiceRow.__tablename__, InvoiceLineRow.__tablename__
     connection = uow.events.session.connection().connection.driver_connection
     assert connection is not None
-    names = list(rows[0])
-    query = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    names = ["id", *new[0][0]]
+    copy_invoices = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(invoices), sql.SQL(", ").join(map(sql.Identifier, names))
     )
-    with connection.cursor() as cursor, cursor.copy(query) as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in names])
+    copy_lines = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(lines), sql.SQL(", ").join(map(sql.Identifier, _LINE_COLUMNS))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            (invoices, len(new)),
+        )
+        ids = sorted(int(row[0]) for row in cursor.fetchall())
+        with cursor.copy(copy_invoices) as copy:
+            for invoice_id, (values, _) in zip(ids, new, strict=True):
+                copy.write_row([invoice_id, *values.values()])
+        with cursor.copy(copy_lines) as copy:
+            text: list[str] = []
+            for invoice_id, (_, doc) in zip(ids, new, strict=True):
+                text.extend(_line_rows(invoice_id, doc))
+                if len(text) >= 50_000:
+                    copy.write("".join(text))
+                    text.clear()
+            copy.write("".join(text))
+
+
+def _line_rows(invoice_id: int, doc: Doc) -> Iterator[str]:
+    """The document's lines as rows of ``COPY`` text: the values of :func:`_line_values`."""
+    sections: list[tuple[str | None, list[Doc]]] = [(None, doc["lines"])]
+    sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
+    position = 0
+    for account, group in sections:
+        for line in group:
+            fields = (account, *(line[key] for key in _LINE_KEYS), line.get("original_month"))
+            shown = "\t".join(
+                "\\N" if value is None else str(value).translate(_ESCAPES) for value in fields
+            )
+            yield f"{invoice_id}\t{position}\t{shown}\n"
+            position += 1
 
 
 def rendered(doc: Doc) -> str:
