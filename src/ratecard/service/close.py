@@ -218,8 +218,7 @@ def _copy_new(uow: UnitOfWork, new: list[tuple[dict[str, Any], Doc]]) -> None:
     from psycopg import sql
 
     invoices, lines = InvoiceRow.__tablename__, InvoiceLineRow.__tablename__
-    connection = uow.events.session.connection().connection.driver_connection
-    assert connection is not None
+    connection = _driver(uow)
     names = ["id", *new[0][0]]
     copy_invoices = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(invoices), sql.SQL(", ").join(map(sql.Identifier, names))
@@ -244,6 +243,13 @@ def _copy_new(uow: UnitOfWork, new: list[tuple[dict[str, Any], Doc]]) -> None:
                     copy.write("".join(text))
                     text.clear()
             copy.write("".join(text))
+
+
+def _driver(uow: UnitOfWork) -> Any:
+    """The unit of work's psycopg 3 connection (PostgreSQL), inside its transaction."""
+    connection = uow.events.session.connection().connection.driver_connection
+    assert connection is not None
+    return connection
 
 
 def _line_rows(invoice_id: int, doc: Doc) -> Iterator[str]:
@@ -443,12 +449,13 @@ def _metered_postgresql(
     sends one per row, about 1 us of Python each). The reader uses the unit of work's own
     connection (same transaction, same snapshot); this thread does not touch it meanwhile.
     """
+    connection = _driver(uow)  # taken here: the session is not for other threads
     blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def read() -> None:
         try:
-            for block in _bodies(uow, month, members, span, stop):
+            for block in _bodies(connection, month, members, span, stop):
                 blocks.put(block)
         except BaseException as error:  # handed to the decoding thread, raised there
             blocks.put(error)
@@ -475,7 +482,7 @@ def _metered_postgresql(
 
 
 def _bodies(
-    uow: UnitOfWork,
+    connection: Any,
     month: Month,
     members: list[str] | None,
     span: tuple[int, int],
@@ -494,8 +501,6 @@ def _bodies(
         def load(self, data: Any) -> bytes:
             return bytes(data)
 
-    connection = uow.events.session.connection().connection.driver_connection
-    assert connection is not None
     where = sql.SQL("seq >= %s AND seq < %s AND time >= {} AND time < {}").format(
         sql.Literal(month.start), sql.Literal(month.end)
     )
