@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import random
+import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ratecard.billing.periods import Month
+from ratecard.catalog import load_catalog
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch
+from ratecard.service.invoices import _line_values
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
@@ -34,9 +38,11 @@ def stored_lines(db: Database, month: Month) -> dict[str, list[Any]]:
         }
 
 
-def fast_then_existing(db: Database, month: Month, settings: Settings) -> list[dict[str, Any]]:
+def fast_then_existing(
+    db: Database, month: Month, settings: Settings, shard_rows: int = close.SHARD_ROWS
+) -> list[dict[str, Any]]:
     """Close with the fast path, then with the existing one: every draft must be unchanged."""
-    fast = close.generate(db, month, settings)
+    fast = close.generate(db, month, settings, shard_rows=shard_rows)
     stored, lines = documents(db, month), stored_lines(db, month)
     again = invoices.generate(db, month, settings)
     assert [g.action for g in again] == ["unchanged"] * len(again)
@@ -124,3 +130,75 @@ def test_fast_close_rates_generated_usage_exactly_as_the_existing_path(
     assert {doc["account"] for doc in stored} == {parent.sid, alone.sid}
     assert any(line["pool"] and line["tier"] != "first 500,000" for line in stored[0]["lines"])
     assert stored[0]["subaccounts"] or stored[1]["subaccounts"]
+
+
+def test_fast_close_in_small_shards_and_blocks_is_the_same(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several shards, each read in several blocks (PostgreSQL: one per 7 sequence numbers)."""
+    sids = [create_account(db, f"A{n}", None, date(2025, 1, 1))[0].sid for n in range(3)]
+    child, _ = create_account(db, "Child", sids[0], date(2025, 1, 1))
+    ingest_batch(db, generated_events([*sids, child.sid], 300, 11), settings)
+    monkeypatch.setattr(close, "BLOCK_SEQS", 7)
+    stored = fast_then_existing(db, Month(2026, 7), settings, shard_rows=50)
+    assert len(stored) == 3
+
+
+def test_a_failed_block_read_fails_the_close_and_stops_the_reader(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("blocks are read by a thread on PostgreSQL only")
+    alone, _ = create_account(db, "Alone", None, date(2025, 1, 1))
+    ingest_batch(db, generated_events([alone.sid], 50, 3), settings)
+    read = close._bodies
+
+    def failing(*args: Any) -> Any:
+        yield from itertools.islice(read(*args), 1)
+        raise RuntimeError("connection lost")
+
+    monkeypatch.setattr(close, "BLOCK_SEQS", 10)
+    monkeypatch.setattr(close, "_bodies", failing)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        close.generate(db, Month(2026, 7), settings)
+    assert not [t for t in threading.enumerate() if t.name == "close-reader"]
+    assert invoices.show(db, Month(2026, 7)) == []
+
+
+def test_new_drafts_are_stored_with_the_documents_line_values_verbatim(db: Database) -> None:
+    """Bulk storing (PostgreSQL: COPY text) keeps odd text and every decimal exactly."""
+    parent, _ = create_account(db, "Parent", None, date(2025, 1, 1))
+    child, _ = create_account(db, "Child", parent.sid, date(2025, 1, 1))
+    line = {
+        "category": "odd\tcategory\\with\nbreaks\r",
+        "description": "d",
+        "kind": "usage",
+        "pool": None,
+        "tier": "first 1,000",
+        "quantity": "1E+3",
+        "unit": "min",
+        "unit_price": None,
+        "precise_amount": "-0.0000001",
+        "amount": "0.00",
+        "event_count": 2,
+    }
+    doc = {
+        "account": parent.sid,
+        "name": "Parent",
+        "month": "2026-07",
+        "currency": "USD",
+        "catalog": "c",
+        "lines": [line, line | {"unit_price": "0.0085", "original_month": "2026-06"}],
+        "subaccounts": [{"account": child.sid, "name": "Child", "lines": [line], "total": "0.00"}],
+        "total": "0.00",
+    }
+    now = datetime(2026, 8, 1, tzinfo=UTC)
+    with UnitOfWork(db) as uow:
+        catalog = load_catalog(Settings(database_url=db.url).catalog)
+        accounts = uow.accounts.list()
+        close.store_documents(uow, catalog, accounts, [doc], Month(2026, 7), 5, now)
+        uow.commit()
+    with UnitOfWork(db) as uow:
+        (stored,) = uow.invoices.for_month("2026-07")
+        assert stored.document == invoices.render(doc)
+        assert uow.invoices.lines(stored.id) == _line_values(doc)

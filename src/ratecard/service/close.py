@@ -7,9 +7,11 @@
   messages, TaskRouter tasks, Studio engagements, usage records of whole quantities without a
   money amount) and who have no Flex instance and no number or Flex history are rated by the
   batch kernel (:mod:`ratecard.rating.batch`). Their events are read from the store as
-  columns (PostgreSQL: ``COPY ... TO STDOUT``; SQLite: one query), their bodies decoded by
+  columns (PostgreSQL: ``string_agg`` per ``seq`` range; SQLite: one query), their bodies decoded by
   Polars, never by Python objects per event. Memory stays bounded: billing accounts are
   packed into shards of about ``shard_rows`` events, read and rated one shard at a time.
+  PostgreSQL sends the bodies in blocks, each block one value, decoded while the next is
+  read (:func:`_metered_postgresql`).
 * Every other billing account takes the existing path (its events parsed and billed by
   :func:`ratecard.billing.monthly.bill_month`), so nothing is lost for features the kernel
   does not rate (number anniversaries, Flex seats and hours, fractional minutes).
@@ -21,10 +23,13 @@ adjustments) by the existing path's own :func:`ratecard.service.invoices._store`
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import queue
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _encode
 from typing import Any
@@ -41,12 +46,12 @@ from ratecard.catalog import Catalog, load_catalog
 from ratecard.flex.history import FlexInstance
 from ratecard.money import D, round_money, total
 from ratecard.rating.batch import rate_frame
-from ratecard.rating.columns import QUANTITY_PLACES, SCHEMA
+from ratecard.rating.columns import CATEGORICAL, QUANTITY_PLACES, SCHEMA
 from ratecard.service.adjustments import Doc
 from ratecard.service.invoices import Generated, _line_values, _store, load_events
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
-from ratecard.store.repositories import SPAN_TYPES, LineValues
+from ratecard.store.repositories import SPAN_TYPES
 from ratecard.store.tables import InvoiceLineRow, InvoiceRow
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.normalize import DEFAULT_INCREMENT_SECONDS
@@ -75,6 +80,10 @@ _BODY = pl.Struct(
     }
 )
 _WHOLE = re.compile(r"^[0-9]+$").pattern
+#: Events per shard (billing accounts are packed whole into shards of about this many events;
+#: each shard is one read of the month's events and one run of the kernel). 10M events in one
+#: shard peaked at 4.8 GB RSS on PostgreSQL (bench/RESULTS.md).
+SHARD_ROWS = 12_000_000
 
 
 def generate(
@@ -82,7 +91,7 @@ def generate(
     month: Month,
     settings: Settings,
     now: datetime | None = None,
-    shard_rows: int = 5_000_000,
+    shard_rows: int = SHARD_ROWS,
 ) -> list[Generated]:
     """Compute and store draft invoices of ``month`` for every billing account (fast path)."""
     catalog = load_catalog(settings.catalog)
@@ -136,7 +145,7 @@ def store_documents(
         )
     )
     results: list[Generated] = []
-    new: list[tuple[dict[str, Any], list[LineValues]]] = []
+    new: list[tuple[dict[str, Any], Doc]] = []
     for doc in docs:
         owner = doc["account"]
         if owner in current or owner in finalized:
@@ -155,53 +164,107 @@ def store_documents(
             "finalized_at": None,
             "voided_at": None,
         }
-        new.append((values, _line_values(doc)))
+        new.append((values, doc))
         results.append(Generated(owner, str(month), "created", doc["total"], doc["currency"]))
-    if new:
-        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-        ids = session.execute(statement, [values for values, _ in new]).scalars().all()
-        rows = [
-            {
-                "invoice_id": invoice_id,
-                "position": position,
-                "account_sid": line.account,
-                "category": line.category,
-                "kind": line.kind,
-                "pool": line.pool,
-                "tier": line.tier,
-                "quantity": line.quantity,
-                "unit": line.unit,
-                "unit_price": line.unit_price,
-                "precise_amount": line.precise_amount,
-                "amount": line.amount,
-                "original_month": line.original_month,
-            }
-            for invoice_id, (_, lines) in zip(ids, new, strict=True)
-            for position, line in enumerate(lines)
-        ]
-        if uow.dialect == "postgresql":
-            _copy_rows(uow, "invoice_lines", rows)
-        else:
-            for start in range(0, len(rows), 50_000):
-                session.execute(insert(lines_table), rows[start : start + 50_000])
+    if not new:
+        return results
+    if uow.dialect == "postgresql":
+        _copy_new(uow, new)
+        return results
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = session.execute(statement, [values for values, _ in new]).scalars().all()
+    rows = [
+        {
+            "invoice_id": invoice_id,
+            "position": position,
+            "account_sid": line.account,
+            "category": line.category,
+            "kind": line.kind,
+            "pool": line.pool,
+            "tier": line.tier,
+            "quantity": line.quantity,
+            "unit": line.unit,
+            "unit_price": line.unit_price,
+            "precise_amount": line.precise_amount,
+            "amount": line.amount,
+            "original_month": line.original_month,
+        }
+        for invoice_id, (_, doc) in zip(ids, new, strict=True)
+        for position, line in enumerate(_line_values(doc))
+    ]
+    for start in range(0, len(rows), 50_000):
+        session.execute(insert(lines_table), rows[start : start + 50_000])
     return results
 
 
-def _copy_rows(uow: UnitOfWork, table: str, rows: list[dict[str, Any]]) -> None:
-    """``COPY table FROM STDIN`` inside the unit of work's transaction (psycopg 3)."""
-    if not rows:
-        return
+#: Keys of a document's line stored as they are (columns of the same names).
+_LINE_KEYS: tuple[str, ...] = ("category", "kind", "pool", "tier", "quantity", "unit")
+_LINE_KEYS += ("unit_price", "precise_amount", "amount")
+#: Columns of a stored invoice line, in the order :func:`_line_rows` writes them.
+_LINE_COLUMNS = ("invoice_id", "position", "account_sid", *_LINE_KEYS, "original_month")
+#: ``COPY ... FROM STDIN`` text format: these characters are written escaped.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_new(uow: UnitOfWork, new: list[tuple[dict[str, Any], Doc]]) -> None:
+    """Insert new drafts and their lines by ``COPY ... FROM STDIN`` (PostgreSQL) inside the
+    unit of work's transaction. The invoices' ids are taken from their sequence first, in
+    ascending order as the multi-row insert gives them, so each line names its invoice.
+
+    Line values are the document's own decimal strings (quantity, unit price, precise and
+    rounded amounts: exactly the values :func:`_line_values` reads, as PostgreSQL parses the
+    same text the Decimal would be written as); no Decimal object per value.
+    """
     from psycopg import sql
 
+    invoices, lines = InvoiceRow.__tablename__, InvoiceLineRow.__tablename__
+    connection = _driver(uow)
+    names = ["id", *new[0][0]]
+    copy_invoices = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(invoices), sql.SQL(", ").join(map(sql.Identifier, names))
+    )
+    copy_lines = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(lines), sql.SQL(", ").join(map(sql.Identifier, _LINE_COLUMNS))
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            (invoices, len(new)),
+        )
+        ids = sorted(int(row[0]) for row in cursor.fetchall())
+        with cursor.copy(copy_invoices) as copy:
+            for invoice_id, (values, _) in zip(ids, new, strict=True):
+                copy.write_row([invoice_id, *values.values()])
+        with cursor.copy(copy_lines) as copy:
+            text: list[str] = []
+            for invoice_id, (_, doc) in zip(ids, new, strict=True):
+                text.extend(_line_rows(invoice_id, doc))
+                if len(text) >= 50_000:
+                    copy.write("".join(text))
+                    text.clear()
+            copy.write("".join(text))
+
+
+def _driver(uow: UnitOfWork) -> Any:
+    """The unit of work's psycopg 3 connection (PostgreSQL), inside its transaction."""
     connection = uow.events.session.connection().connection.driver_connection
     assert connection is not None
-    names = list(rows[0])
-    query = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(n) for n in names)
-    )
-    with connection.cursor() as cursor, cursor.copy(query) as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in names])
+    return connection
+
+
+def _line_rows(invoice_id: int, doc: Doc) -> Iterator[str]:
+    """The document's lines as rows of ``COPY`` text: the values of :func:`_line_values`."""
+    sections: list[tuple[str | None, list[Doc]]] = [(None, doc["lines"])]
+    sections += [(part["account"], part["lines"]) for part in doc["subaccounts"]]
+    position = 0
+    for account, group in sections:
+        for line in group:
+            fields = (account, *(line[key] for key in _LINE_KEYS), line.get("original_month"))
+            shown = "\t".join(
+                "\\N" if value is None else str(value).translate(_ESCAPES) for value in fields
+            )
+            yield f"{invoice_id}\t{position}\t{shown}\n"
+            position += 1
 
 
 def rendered(doc: Doc) -> str:
@@ -241,16 +304,24 @@ def month_documents(
     accounts: Sequence[Account],
     month: Month,
     flex: Mapping[str, FlexInstance],
-    shard_rows: int = 5_000_000,
+    shard_rows: int = SHARD_ROWS,
 ) -> list[Doc]:
     """The invoice documents of every billing account for ``month``, in the existing order."""
     owners = billing_accounts(accounts)
-    counts, other = _survey(uow, month)
+    if uow.dialect == "postgresql":
+        # Compiling the survey's expressions (JIT) took ~1.2 s of its ~5 s at 10M events
+        # and speeds nothing up here: off for this transaction only.
+        uow.events.session.execute(text("SET LOCAL jit = off"))
+    counts, other, seqs = _survey(uow, month)
     slow = {owners[sid] for sid in [*flex, *other] if sid in owners}
     fast: dict[str, Doc] = {}
     for members in _shards(counts, owners, slow, shard_rows):
-        frame = _read(uow, month, members)
-        usage, refused = _usage(frame, catalog, owners)
+        if uow.dialect == "postgresql":
+            span = _span(seqs, members)
+            metered = _metered_postgresql(uow, month, members, span, catalog, owners)
+        else:
+            metered = _metered(_read(uow, month, members), catalog, owners)
+        usage, refused = _split(metered)
         slow |= refused
         fast.update(_fast_documents(usage, catalog, accounts, month, slow))
     docs = []
@@ -269,26 +340,41 @@ def month_documents(
     return docs
 
 
-def _survey(uow: UnitOfWork, month: Month) -> tuple[dict[str, int], set[str]]:
-    """One scan of the events: each account's count in the month, and the accounts with an
-    event the fast path does not rate (another type in or before the month, or a span)."""
+def _survey(
+    uow: UnitOfWork, month: Month
+) -> tuple[dict[str, int], set[str], dict[str, tuple[int, int]]]:
+    """One scan of the events: each account's count in the month, the accounts with an event
+    the fast path does not rate (another type in or before the month, or a span), and each
+    account's lowest and highest ``seq`` in the month."""
     fast = ", ".join(f"'{t}'" for t in FAST_TYPES)
     spans = ", ".join(f"'{t}'" for t in SPAN_TYPES)
+    within = "time >= :start AND time < :end"
     query = text(
-        "SELECT account_sid, "
-        "SUM(CASE WHEN time >= :start AND time < :end THEN 1 ELSE 0 END), "
+        f"SELECT account_sid, SUM(CASE WHEN {within} THEN 1 ELSE 0 END), "
         f"SUM(CASE WHEN (time < :end AND type NOT IN ({fast})) OR type IN ({spans}) "
-        "THEN 1 ELSE 0 END) FROM events GROUP BY account_sid"
+        f"THEN 1 ELSE 0 END), MIN(CASE WHEN {within} THEN seq END), "
+        f"MAX(CASE WHEN {within} THEN seq END) FROM events GROUP BY account_sid"
     )
     params = {"start": _bound(uow, month.start), "end": _bound(uow, month.end)}
     counts: dict[str, int] = {}
     other: set[str] = set()
-    for sid, count, others in uow.events.session.execute(query, params):
+    seqs: dict[str, tuple[int, int]] = {}
+    for sid, count, others, low, high in uow.events.session.execute(query, params):
         if count:
             counts[sid] = int(count)
+            seqs[sid] = (int(low), int(high))
         if others:
             other.add(sid)
-    return counts, other
+    return counts, other, seqs
+
+
+def _span(seqs: dict[str, tuple[int, int]], members: list[str] | None) -> tuple[int, int]:
+    """The lowest and highest ``seq`` of the month's events of ``members`` (None: everyone);
+    ``(1, 0)`` when they have none."""
+    spans = list(seqs.values()) if members is None else [seqs[m] for m in members if m in seqs]
+    if not spans:
+        return 1, 0
+    return min(low for low, _ in spans), max(high for _, high in spans)
 
 
 def _bound(uow: UnitOfWork, moment: datetime) -> Any:
@@ -327,9 +413,8 @@ def _shards(
 
 
 def _read(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFrame:
-    """The bodies of the month's events of ``members`` (None: of everyone), one column."""
-    if uow.dialect == "postgresql":
-        return _read_postgresql(uow, month, members)
+    """The bodies of the month's events of ``members`` (None: of everyone), one column
+    (SQLite; PostgreSQL reads in blocks, :func:`_metered_postgresql`)."""
     where = "time >= :start AND time < :end"
     params: dict[str, Any] = {"start": _bound(uow, month.start), "end": _bound(uow, month.end)}
     if members is not None:
@@ -343,35 +428,114 @@ def _read(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFr
     return pl.DataFrame({"body": bodies}, schema={"body": pl.String})
 
 
-def _read_postgresql(uow: UnitOfWork, month: Month, members: list[str] | None) -> pl.DataFrame:
-    """``COPY (SELECT body ...) TO STDOUT`` in CSV, parsed by Polars (no object per event)."""
-    from psycopg import sql
+#: Events per block of bodies read from PostgreSQL (by ``seq`` range) and decoded together.
+BLOCK_SEQS = 250_000
 
-    connection = uow.events.session.connection().connection.driver_connection
-    assert connection is not None
-    where = sql.SQL("time >= {} AND time < {}").format(
+
+def _metered_postgresql(
+    uow: UnitOfWork,
+    month: Month,
+    members: list[str] | None,
+    span: tuple[int, int],
+    catalog: Catalog,
+    owners: dict[str, str],
+) -> pl.DataFrame:
+    """:func:`_metered` of the month's events of ``members`` (None: of everyone), read and
+    decoded in blocks that overlap: a reader thread fetches the bodies of one ``seq`` range
+    after another (:func:`_bodies`) while this thread decodes the block before.
+
+    Each block comes back as ONE value (``string_agg`` of the bodies, one per line): the
+    server joins the rows, so the client pays no per-row message (``COPY ... TO STDOUT``
+    sends one per row, about 1 us of Python each). The reader uses the unit of work's own
+    connection (same transaction, same snapshot); this thread does not touch it meanwhile.
+    """
+    connection = _driver(uow)  # taken here: the session is not for other threads
+    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for block in _bodies(connection, month, members, span, stop):
+                blocks.put(block)
+        except BaseException as error:  # handed to the decoding thread, raised there
+            blocks.put(error)
+        finally:
+            blocks.put(None)
+
+    reader = threading.Thread(target=read, name="close-reader", daemon=True)
+    reader.start()
+    frames: list[pl.DataFrame] = []
+    try:
+        while (block := blocks.get()) is not None:
+            if isinstance(block, BaseException):
+                raise block
+            frames.append(_metered(_lines(block), catalog, owners))
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                blocks.get(timeout=0.1)
+        reader.join()
+    if not frames:
+        return _metered(pl.DataFrame(schema={"body": pl.String}), catalog, owners)
+    return pl.concat(frames, rechunk=False)
+
+
+def _bodies(
+    connection: Any,
+    month: Month,
+    members: list[str] | None,
+    span: tuple[int, int],
+    stop: threading.Event,
+) -> Iterator[bytes]:
+    """The bodies of the month's events of ``members`` with ``seq`` in ``span``, in blocks of
+    :data:`BLOCK_SEQS` sequence numbers, each block the bodies' UTF-8 bytes one per line (a
+    canonical JSON body has no raw line break)."""
+    from psycopg import sql
+    from psycopg.adapt import Loader
+    from psycopg.pq import Format
+
+    class Raw(Loader):
+        format = Format.BINARY
+
+        def load(self, data: Any) -> bytes:
+            return bytes(data)
+
+    where = sql.SQL("seq >= %s AND seq < %s AND time >= {} AND time < {}").format(
         sql.Literal(month.start), sql.Literal(month.end)
     )
     if members is not None:
         where = sql.SQL("{} AND account_sid = ANY({})").format(where, sql.Literal(members))
-    query = sql.SQL("COPY (SELECT body FROM events WHERE {}) TO STDOUT (FORMAT csv)")
-    buffer = io.BytesIO()
-    with connection.cursor() as cursor, cursor.copy(query.format(where)) as copy:
-        while block := copy.read():
-            buffer.write(block)
-    if not buffer.tell():
-        return pl.DataFrame(schema={"body": pl.String})
-    buffer.seek(0)
+    query = sql.SQL("SELECT string_agg(body, E'\\n') FROM events WHERE {}").format(where)
+    low, high = span
+    with connection.cursor(binary=True) as cursor:
+        cursor.adapters.register_loader("text", Raw)
+        for start in range(low, high + 1, BLOCK_SEQS):
+            if stop.is_set():
+                return
+            cursor.execute(query, (start, start + BLOCK_SEQS))
+            row = cursor.fetchone()
+            if row is not None and row[0] is not None:
+                yield row[0]
+
+
+def _lines(block: bytes) -> pl.DataFrame:
+    """One body per line of ``block``, as the ``body`` column (no CSV quoting: a canonical
+    JSON body has no raw control character, so ``\\x01`` never occurs in one)."""
     return pl.read_csv(
-        buffer, has_header=False, new_columns=["body"], schema_overrides={"body": pl.String}
+        io.BytesIO(block),
+        has_header=False,
+        separator="\x01",
+        quote_char=None,
+        new_columns=["body"],
+        schema_overrides={"body": pl.String},
     )
 
 
-def _usage(
-    frame: pl.DataFrame, catalog: Catalog, owners: dict[str, str]
-) -> tuple[pl.DataFrame, set[str]]:
-    """Usage columns (:mod:`ratecard.rating.columns`) of the events, as normalize meters them,
-    and the billing accounts the kernel must not rate (their events cannot be columns)."""
+def _metered(frame: pl.DataFrame, catalog: Catalog, owners: dict[str, str]) -> pl.DataFrame:
+    """Usage columns (:mod:`ratecard.rating.columns`) of the events' bodies, as normalize
+    meters them (quantities in integer micro-units, exact); a null quantity where an event
+    cannot be a column (see :func:`_split`)."""
     body = pl.col("body").str.json_decode(_BODY)
     frame = frame.select(body.alias("b")).unnest("b").rename({"id": "event_id"})
     moment = pl.col("time").str.to_datetime(_TIME, time_unit="us", time_zone="UTC")
@@ -431,10 +595,17 @@ def _usage(
         .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.col("country")),
     )
-    # A null quantity: fractional minutes, a usage record with decimals or a money amount.
-    refused = set(frame.filter(pl.col("quantity").is_null())["billing_account"].unique().to_list())
-    usage = frame.filter(~pl.col("billing_account").is_in(list(refused)))
-    return usage.select(list(SCHEMA)), {r for r in refused if r is not None}
+    frame = frame.select(list(SCHEMA))
+    return frame.with_columns(pl.col(*CATEGORICAL).cast(pl.Categorical))
+
+
+def _split(metered: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
+    """The usage the kernel rates, and the billing accounts it must not rate: those with a
+    null quantity (fractional minutes, a usage record with decimals or a money amount)."""
+    nulls = metered.filter(pl.col("quantity").is_null())["billing_account"]
+    refused = set(nulls.unique().to_list())
+    usage = metered.filter(~pl.col("billing_account").is_in(list(refused)))
+    return usage, {r for r in refused if r is not None}
 
 
 def _fast_documents(
