@@ -64,6 +64,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def postgres_db(postgres_url: str) -> Iterator[Database]:
+    """PostgreSQL alone (for what only PostgreSQL does), emptied afterwards like ``db``."""
+    database = Database(postgres_url)
+    yield database
+    _truncate(database)
+    database.dispose()
+
+
+@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database

@@ -145,10 +145,10 @@ def test_fast_close_in_small_shards_and_blocks_is_the_same(
 
 
 def test_a_failed_block_read_fails_the_close_and_stops_the_reader(
-    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    postgres_db: Database, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("blocks are read by a thread on PostgreSQL only")
+    """PostgreSQL only: there the blocks are read by a thread of their own."""
+    db, settings = postgres_db, Settings(database_url=postgres_url)
     alone, _ = create_account(db, "Alone", None, date(2025, 1, 1))
     ingest_batch(db, generated_events([alone.sid], 50, 3), settings)
     read = close._bodies

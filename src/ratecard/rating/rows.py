@@ -113,7 +113,8 @@ class _Encoder:
                     f"usage columns: column '{self.name}' has {indices.null_count} null(s)"
                 )
             if None not in self.values:
-                self.values.append(None)
+                self.values.append(None)  # and a null in ``known``: codes stay aligned
+                self.known = pa.concat_arrays([self.known, pa.nulls(1, pa.string())])
             empty = np.int32(self.values.index(None))
             remap = np.append(remap, empty)
             indices = pc.fill_null(indices, len(remap) - 1)
