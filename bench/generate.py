@@ -33,10 +33,10 @@ MIX: list[tuple[str, float, int, int]] = [
     ("sms-outbound-tollfree", 0.04, 1, 3),
     ("phonenumbers-local", 0.016, 1, 1),  # pooled number charges
     ("phonenumbers-tollfree", 0.004, 1, 1),
-    ("taskrouter-tasks", 0.05, 1, 1),  # per-unit prices (columnar)
+    ("taskrouter-tasks", 0.05, 1, 1),  # per-unit prices
     ("recordings", 0.02, 1, 10),
     ("calls-inbound-mobile", 0.029, 1, 10),
-    ("studio-engagements", 0.001, 1, 1),  # graduated: delegated to the reference model
+    ("studio-engagements", 0.001, 1, 1),  # per unit in the shipped catalog
 ]
 
 
