@@ -67,11 +67,16 @@ def write(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     writer: pq.ParquetWriter | None = None
-    for chunk in _chunks(events, seed, progress):
-        table = chunk.to_arrow()
-        if writer is None:
-            writer = parquet_writer(tmp, table.schema)
-        writer.write_table(table, row_group_size=ROW_GROUP)
+    pending: list[pl.DataFrame] = []  # chunks of the row group being filled
+    for chunk in [*_chunks(events, seed, progress), None]:
+        if chunk is not None:
+            pending.append(chunk)
+        if pending and (chunk is None or sum(p.height for p in pending) >= ROW_GROUP):
+            table = pl.concat(pending).to_arrow()
+            if writer is None:
+                writer = parquet_writer(tmp, table.schema)
+            writer.write_table(table, row_group_size=ROW_GROUP)
+            pending = []
     if writer is not None:
         writer.close()
     tmp.rename(path)

@@ -486,9 +486,10 @@ def rate_rows(catalog: Catalog, rows: Rows, threads: int = 2) -> BatchResult:
     ``threads``: how many threads share the loop (billing accounts are split between them).
     """
     _check_sums(rows)
-    if len(rows) and not loop.in_time_order(rows.time):
+    ordered, whole = loop.survey(rows.time, rows.quantity).tolist()
+    if not ordered:
         rows = rows.take(np.argsort(rows.time, kind="stable"))
-    plan = _plan(catalog, rows, threads)
+    plan = _plan(catalog, rows, threads, whole=bool(whole))
     if plan.cells > _MAX_CELLS:
         raise RatingError(
             f"{plan.cells:,} (month, account, price, tier) sums in one call: rate fewer "
@@ -654,7 +655,9 @@ def _sums(rows: Rows, plan: _Plan, out: np.ndarray) -> pl.DataFrame:
 # ------------------------------------------------------------------------------------------
 
 
-def _plan(catalog: Catalog, rows: Rows, threads: int) -> _Plan:
+def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _Plan:
+    """``whole``: every quantity is a whole number of units (then, with whole tier bounds, no
+    piece can be fractional and the loop skips that bookkeeping)."""
     month, months = _months(rows)
     version, versions = _versions(catalog, rows)
     combos, table = _resolve(rows, versions)
@@ -700,6 +703,7 @@ def _plan(catalog: Catalog, rows: Rows, threads: int) -> _Plan:
                 len(rows.category.values),
                 len(rows.country.values),
                 max(1, parts),
+                not whole or any(bound % _UNIT for c in combos for bound in c.bounds),
             ],
             dtype=np.int64,
         ),
@@ -788,9 +792,8 @@ def _members(rows: Rows) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Dense (billing account, account) per row: the account's own code when each account has
     one billing account (the usual case), else one code per distinct pair."""
     accounts = len(rows.account.values)
-    if loop.one_owner_each(rows.owner.codes, rows.account.codes, accounts):
-        owner_of = np.zeros(accounts, dtype=np.int64)
-        owner_of[rows.account.codes] = rows.owner.codes
+    owner_of = loop.owner_of_accounts(rows.owner.codes, rows.account.codes, accounts)
+    if len(owner_of) == accounts:
         return rows.account.codes, list(zip(owner_of.tolist(), range(accounts), strict=True))
     pair = rows.owner.codes.astype(np.int64) * accounts + rows.account.codes
     distinct, member = np.unique(pair, return_inverse=True)

@@ -116,7 +116,8 @@ def rate_rows(
     account (0/1), bound count; ``bounds`` its finite tier bounds. ``account_slot`` maps an
     account code to its counter slot for pools of scope account (its owner code when the same
     sid is also a billing account: the reference keys counters by sid). ``shape``: members,
-    combos, tiers, owners, slots, pools, categories, countries, parts.
+    combos, tiers, owners, slots, pools, categories, countries, parts, and whether a piece
+    can be fractional at all (0 when every quantity and bound is whole: no modulo per row).
 
     Writes ``combo`` per row (unless it is empty), adds (units, pieces, fractional pieces) at
     ``out[((month x members + member) x combos + combo) x tiers + tier]``; ``before`` (length
@@ -126,7 +127,7 @@ def rate_rows(
     ``len(flags)``; rows without a price; delegated rows).
     """
     members, ncombos, tiers, slots, pools = shape[0], shape[1], shape[2], shape[4], shape[5]
-    categories, countries, parts = shape[6], shape[7], shape[8]
+    categories, countries, parts, fractions = shape[6], shape[7], shape[8], shape[9] != 0
     months = 1
     for i in range(month.shape[0]):
         if month[i] + 1 > months:
@@ -159,7 +160,7 @@ def rate_rows(
         if k == PER_UNIT:
             out[base, 0] += q
             out[base, 1] += 1
-            if q % UNIT != 0:
+            if fractions and q % UNIT != 0:
                 out[base, 2] += 1
             continue
         slot = account_slot[accounts[i]] if combos[c, 2] else owner
@@ -176,7 +177,7 @@ def rate_rows(
         if tier == count or end <= bounds[c, tier]:  # one piece: the usual case
             out[base + tier, 0] += q
             out[base + tier, 1] += 1
-            if q % UNIT != 0:
+            if fractions and q % UNIT != 0:
                 out[base + tier, 2] += 1
         else:
             _walk(q, start, bounds[c], count, base, 1, out)
@@ -276,22 +277,26 @@ def combos_of(
 
 
 @_jit
-def one_owner_each(owner: np.ndarray, account: np.ndarray, accounts: int) -> bool:
-    """True when every account has one billing account in these rows (the usual case)."""
+def owner_of_accounts(owner: np.ndarray, account: np.ndarray, accounts: int) -> np.ndarray:
+    """The billing account code of each account code, when every account has one billing
+    account in these rows (the usual case); an empty array when one has two."""
     seen = np.full(accounts, -1, dtype=np.int64)
     for i in range(owner.shape[0]):
         a = account[i]
         if seen[a] < 0:
             seen[a] = owner[i]
         elif seen[a] != owner[i]:
-            return False
-    return True
+            return np.zeros(0, dtype=np.int64)
+    return seen
 
 
 @_jit
-def in_time_order(time: np.ndarray) -> bool:
-    """True when ``time`` never decreases."""
-    for i in range(1, time.shape[0]):  # noqa: SIM110 (a loop Numba compiles)
-        if time[i] < time[i - 1]:
-            return False
-    return True
+def survey(time: np.ndarray, quantity: np.ndarray) -> np.ndarray:
+    """(``time`` never decreases, every quantity is a whole number of units) as 0/1."""
+    result = np.ones(2, dtype=np.int64)
+    for i in range(quantity.shape[0]):
+        if i > 0 and time[i] < time[i - 1]:
+            result[0] = 0
+        if quantity[i] % UNIT != 0:
+            result[1] = 0
+    return result

@@ -122,12 +122,20 @@ class _Encoder:
         return codes
 
     def codes(self, column: pa.ChunkedArray) -> Codes:
+        chunks = [
+            chunk if pa.types.is_dictionary(chunk.type) else pc.dictionary_encode(chunk)
+            for chunk in column.chunks
+        ]
+        if len(chunks) == 1 and not self.values and not chunks[0].indices.null_count:
+            remap = self.remap(chunks[0].dictionary)
+            if np.array_equal(remap, np.arange(len(remap))):
+                # One chunk (one row group, or a frame) whose dictionary is the code space:
+                # its indices are the codes, used in place (no gather, no copy).
+                indices: np.ndarray = chunks[0].indices.to_numpy(zero_copy_only=False)
+                return Codes(indices.astype(np.int32, copy=False), self.values)
         codes = np.empty(len(column), dtype=np.int32)
         at = 0
-        for chunk in column.chunks:
-            if not pa.types.is_dictionary(chunk.type):
-                chunk = pc.dictionary_encode(chunk)
-            assert isinstance(chunk, pa.DictionaryArray)
+        for chunk in chunks:
             self.apply(self.remap(chunk.dictionary), chunk.indices, codes[at : at + len(chunk)])
             at += len(chunk)
         return Codes(codes, self.values)
@@ -276,8 +284,12 @@ class ParquetRows:
         return fetch
 
     def _group(self, column: str, group: int) -> pa.Array:
+        """One row group's ``column``; the last one read per column is kept (fetches come in
+        time order, so consecutive ones mostly hit the same row group)."""
         key = (column, group)
         if key not in self._cache:
+            for old in [k for k in self._cache if k[0] == column]:
+                del self._cache[old]
             self._cache[key] = self.file.read_row_group(group, columns=[column]).column(0)
         return self._cache[key]
 
