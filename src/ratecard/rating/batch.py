@@ -461,10 +461,10 @@ class _Plan:
     member: np.ndarray  # per row: dense (billing account, account)
     members: list[tuple[int, int]]  # (owner code, account code) by member
     account_slot: np.ndarray  # per account code: its counter slot (see loop.rate_rows)
-    info: np.ndarray  # per combo: kind, pool tag, scope account, bound count
+    info: np.ndarray  # per combo: kind, pool tag, scope account, bound count, cells offset
     bounds: np.ndarray  # per combo: finite tier bounds (micro-units), INT64_MAX padded
-    shape: np.ndarray  # members, combos, tiers, owners, slots, pools, categories, countries,
-    # parts (threads)
+    shape: np.ndarray  # members, combos, cells per member, owners, slots, pools, categories,
+    # countries, parts (threads), fractions possible
 
     @cached_property
     def combo(self) -> np.ndarray:
@@ -477,7 +477,7 @@ class _Plan:
 
     @property
     def cells(self) -> int:
-        return int(np.prod(self.shape[:3])) * max(1, len(self.months))
+        return int(self.shape[0] * self.shape[2]) * max(1, len(self.months))
 
 
 def rate_rows(catalog: Catalog, rows: Rows, threads: int = 2) -> BatchResult:
@@ -495,7 +495,7 @@ def rate_rows(catalog: Catalog, rows: Rows, threads: int = 2) -> BatchResult:
             f"{plan.cells:,} (month, account, price, tier) sums in one call: rate fewer "
             "billing accounts at a time (rate_parquet shards them)"
         )
-    out = np.zeros((plan.cells, 3), dtype=np.int64)
+    out = np.zeros((plan.cells, 2), dtype=np.int64)
     found, missing, flags = _run(rows, plan, out, track=True)
     if missing:
         raise NoPriceError(_unpriced(rows, plan.combo))
@@ -626,15 +626,21 @@ def _settle_ties(rows: Rows, plan: _Plan, flags: np.ndarray, out: np.ndarray) ->
 def _sums(rows: Rows, plan: _Plan, out: np.ndarray) -> pl.DataFrame:
     """The non-empty cells of the loop's table as rows (see :class:`BatchResult`)."""
     cells = np.flatnonzero(out[:, 1])
-    members, combos, tiers = (int(n) for n in plan.shape[:3])
-    tier, rest = cells % tiers, cells // tiers
-    combo, rest = rest % combos, rest // combos
+    members, width = int(plan.shape[0]), int(plan.shape[2])
+    within, rest = cells % width, cells // width
     member, month = rest % members, rest // members
+    # each cell of a member's row back to its (combo, tier)
+    used = plan.info[: len(plan.combos)]
+    widths = [_width(int(kind), int(count)) for kind, count in used[:, [0, 3]]]
+    owner_of_cell = np.repeat(np.arange(len(widths)), widths)
+    tier_of_cell = np.concatenate([np.arange(w) for w in widths] or [np.zeros(0, np.int64)])
+    combo, tier = owner_of_cell[within], tier_of_cell[within]
     pairs = np.array(plan.members, dtype=np.int64).reshape(-1, 2)
     owner = pairs[member, 0] if len(cells) else np.zeros(0, dtype=np.int64)
     account = pairs[member, 1] if len(cells) else np.zeros(0, dtype=np.int64)
     keys = np.array(plan.months or [0], dtype=np.int32)
     picked = out[cells]
+    counts = picked[:, 1]
     return pl.DataFrame(
         {
             "billing_account": pl.Series(rows.owner.names(), dtype=pl.String).gather(owner),
@@ -643,8 +649,8 @@ def _sums(rows: Rows, plan: _Plan, out: np.ndarray) -> pl.DataFrame:
             "combo": combo,
             "tier": tier,
             "units": picked[:, 0],
-            "pieces": picked[:, 1],
-            "fractional": picked[:, 2] > 0,
+            "pieces": counts & (loop.FRACTIONAL - 1),
+            "fractional": counts >> 32 > 0,
         },
         schema=_SUMS_SCHEMA,
     )
@@ -666,7 +672,8 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
     names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
     depth = max((len(c.bounds) for c in combos), default=0)
     bounds = np.full((max(1, len(combos)), max(1, depth)), INT64_MAX, dtype=np.int64)
-    info = np.zeros((max(1, len(combos)), 4), dtype=np.int64)
+    info = np.zeros((max(1, len(combos)), 5), dtype=np.int64)
+    width = 0
     for c in combos:
         bounds[c.id, : len(c.bounds)] = c.bounds
         pool = c.charge if isinstance(c.charge, Pool) else None
@@ -675,7 +682,9 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
             names.index(pool.name) if pool else 0,
             pool is not None and pool.scope == "account",
             len(c.bounds),
+            width,
         )
+        width += _width(_KINDS[c.mode], len(c.bounds))
     # Threads split rows by billing account; a pooled counter of scope account must not be
     # shared between two, so an account billed to two billing accounts means one thread.
     parts = threads if functional and len(rows) >= _THREADED_ROWS else 1
@@ -696,7 +705,7 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
             [
                 len(members),
                 max(1, len(combos)),
-                depth + 1,
+                max(1, width),
                 owners,
                 owners + accounts,
                 max(1, len(names)),
@@ -708,6 +717,11 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
             dtype=np.int64,
         ),
     )
+
+
+def _width(kind: int, bounds: int) -> int:
+    """Cells of one combo in a member's row: one per tier (pool), one (per unit), none."""
+    return {loop.POOL: bounds + 1, loop.PER_UNIT: 1}.get(kind, 0)
 
 
 def _months(rows: Rows) -> tuple[np.ndarray, list[int]]:
@@ -905,7 +919,7 @@ def _audit(catalog: Catalog, rows: Rows) -> dict[Key, list[Part]]:
     rows = _exact(rows)
     plan = _plan(catalog, rows, threads=1)
     before = np.zeros(len(rows), dtype=np.int64)
-    _run(rows, plan, np.zeros((plan.cells, 3), dtype=np.int64), track=False, before=before)
+    _run(rows, plan, np.zeros((plan.cells, 2), dtype=np.int64), track=False, before=before)
     result: dict[Key, list[Part]] = defaultdict(list)
     rated = np.flatnonzero(plan.info[plan.combo, 0] != loop.DELEGATE)
     for usage, index in zip(_usages(rows, rated), rated.tolist(), strict=True):

@@ -35,6 +35,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 POOL, PER_UNIT, DELEGATE = 0, 1, 2
 #: Micro-units in one unit: a piece that is not a multiple is "fractional".
 UNIT = 1_000_000
+#: One fractional piece in a cell's count column (pieces are counted in the low 32 bits).
+FRACTIONAL = 1 << 32
 
 
 def _jit(function: F) -> F:
@@ -53,7 +55,8 @@ def _walk(
     out: np.ndarray,
 ) -> None:
     """Split ``quantity`` counted after ``before`` at ``bounds[:count]``; add ``sign`` times
-    each piece to ``out[base + tier]`` (units, pieces, fractional pieces).
+    each piece to ``out[base + tier]``: units, and the piece counted in column 1 (pieces in
+    its low 32 bits, fractional pieces in its high bits: one 16-byte cell per line part).
 
     The walk of :func:`ratecard.rating.tiers.walk` in integers: a piece fills its tier up to
     the bound; a zero quantity is one empty piece in the tier of ``before``.
@@ -68,9 +71,7 @@ def _walk(
         if tier < count and bounds[tier] - counted < room:
             room = bounds[tier] - counted
         out[base + tier, 0] += sign * room
-        out[base + tier, 1] += sign
-        if room % UNIT != 0:
-            out[base + tier, 2] += sign
+        out[base + tier, 1] += sign * (1 + FRACTIONAL if room % UNIT != 0 else 1)
         counted += room
         remaining -= room
         if remaining <= 0:
@@ -113,20 +114,22 @@ def rate_rows(
     0, ``time``, ``quantity`` (micro-units). ``table`` maps (version, category, country) to a
     combo (-1: no price). Per combo, ``combos`` columns: kind (:data:`POOL`,
     :data:`PER_UNIT`, :data:`DELEGATE`: skipped), pool tag (one counter per pool name), scope
-    account (0/1), bound count; ``bounds`` its finite tier bounds. ``account_slot`` maps an
-    account code to its counter slot for pools of scope account (its owner code when the same
-    sid is also a billing account: the reference keys counters by sid). ``shape``: members,
-    combos, tiers, owners, slots, pools, categories, countries, parts, and whether a piece
-    can be fractional at all (0 when every quantity and bound is whole: no modulo per row).
+    account (0/1), bound count, offset of its cells; ``bounds`` its finite tier bounds.
+    ``account_slot`` maps an account code to its counter slot for pools of scope account (its
+    owner code when the same sid is also a billing account: the reference keys counters by
+    sid). ``shape``: members,
+    cells per (month, member), owners, slots, pools, categories, countries, parts, and whether
+    a piece can be fractional at all (0 when every quantity and bound is whole: no modulo per
+    row). A combo's cells start at its offset (``combos`` column 4): one per tier.
 
     Writes ``combo`` per row (unless it is empty), adds (units, pieces, fractional pieces) at
-    ``out[((month x members + member) x combos + combo) x tiers + tier]``; ``before`` (length
+    ``out[(month x members + member) x cells + offset(combo) + tier]``; ``before`` (length
     0, or one per row): each pooled row's running total before it (audits). ``flags`` (rows of
     counter, instant, start total): the tie runs a bound falls inside; empty to skip the
     tracking (rows already in exact order). Returns (flagged runs, which may exceed
     ``len(flags)``; rows without a price; delegated rows).
     """
-    members, ncombos, tiers, slots, pools = shape[0], shape[1], shape[2], shape[4], shape[5]
+    members, width, slots, pools = shape[0], shape[2], shape[4], shape[5]
     categories, countries, parts, fractions = shape[6], shape[7], shape[8], shape[9] != 0
     months = 1
     for i in range(month.shape[0]):
@@ -156,12 +159,10 @@ def rate_rows(
             continue
         q = quantity[i]
         m = month[i] if dated else 0
-        base = ((m * members + member[i]) * ncombos + c) * tiers
+        base = (m * members + member[i]) * width + combos[c, 4]
         if k == PER_UNIT:
             out[base, 0] += q
-            out[base, 1] += 1
-            if fractions and q % UNIT != 0:
-                out[base, 2] += 1
+            out[base, 1] += 1 + FRACTIONAL if fractions and q % UNIT != 0 else 1
             continue
         slot = account_slot[accounts[i]] if combos[c, 2] else owner
         g = (m * slots + slot) * pools + combos[c, 1]
@@ -176,9 +177,7 @@ def rate_rows(
             tier += 1
         if tier == count or end <= bounds[c, tier]:  # one piece: the usual case
             out[base + tier, 0] += q
-            out[base + tier, 1] += 1
-            if fractions and q % UNIT != 0:
-                out[base + tier, 2] += 1
+            out[base + tier, 1] += 1 + FRACTIONAL if fractions and q % UNIT != 0 else 1
         else:
             _walk(q, start, bounds[c], count, base, 1, out)
         if not track:
@@ -247,13 +246,13 @@ def apply(
     """Walk the pooled rows ``at`` (one counter) in the given order from ``start``, adding
     ``sign`` times their pieces: -1 undoes a run rated in file order, +1 re-applies it in
     exact order."""
-    members, ncombos, tiers = shape[0], shape[1], shape[2]
+    members, width = shape[0], shape[2]
     counted = start
     for j in range(at.shape[0]):
         i = at[j]
         c = combo[i]
         m = month[i] if month.shape[0] > 0 else 0
-        base = ((m * members + member[i]) * ncombos + c) * tiers
+        base = (m * members + member[i]) * width + combos[c, 4]
         _walk(quantity[i], counted, bounds[c], combos[c, 3], base, sign, out)
         counted += quantity[i]
 
