@@ -57,7 +57,8 @@ def generate(
 
     ``accounts``: how many accounts (default ``events // 1000``, 10 to 100,000).
     """
-    return pl.concat(list(_chunks(events, seed, progress, accounts)), how="vertical")
+    frame: pl.DataFrame = pl.concat(list(_chunks(events, seed, progress, accounts)))
+    return frame
 
 
 def write(

@@ -22,7 +22,7 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import parse_catalog
 from ratecard.catalog.model import Catalog
-from ratecard.rating.batch import rate_frame
+from ratecard.rating.batch import invoice_total, rate_frame
 from ratecard.rating.columns import usages_to_frame
 from ratecard.rating.engine import rate
 from ratecard.rating.live import LiveRater
@@ -166,6 +166,9 @@ def test_reference_batch_and_live_rating_agree_on_every_line(
     batch_parts = {k: assemble_lines(p, catalog) for k, p in result.parts().items()}
     assert table(batch_parts) == table(expected)
     assert table(result.lines(), events=False) == table(expected, events=False)
+    # the columnar total (no Line objects; delegated lines merged where they meet) is the
+    # sum of the rounded lines
+    assert result.total() == invoice_total(result.lines())
 
     arrival = list(usages)
     random.Random(seed).shuffle(arrival)  # late events: live rating re-rates their tails

@@ -4,25 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from event_data import SID
+from event_data import call as any_call
+
 from ratecard.errors import EventError, Problem
 from ratecard.usage.events import Event, parse_batch, parse_event
 
-SID = "AC" + "a" * 32
-
 
 def call(n: int, **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "call",
-        "id": f"e{n}",
-        "account": SID,
-        "time": "2026-07-01T09:00:00+02:00",
-        "call_id": f"CA{n:032d}",
-        "direction": "outbound",
-        "number_type": "local",
-        "country": "US",
-        "duration_seconds": n,
-    }
-    return event | extra
+    """A call whose time has an offset: the general path, never the fast one."""
+    return any_call(n, **{"time": "2026-07-01T09:00:00+02:00", **extra})
 
 
 def one_by_one(items: list[tuple[str, Any]]) -> tuple[list[tuple[str, Event]], list[Problem]]:

@@ -7,28 +7,12 @@ import json
 from typing import Any
 
 import pytest
+from event_data import SID, call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ratecard.usage.events import CallEvent, MessageEvent, NewEvent, new_event, parse_batch
 from ratecard.usage.fastpath import _Call, _Message, decode_batch
-
-SID = "AC" + "a" * 32
-
-
-def call(n: int, **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "call",
-        "id": f"e{n}",
-        "account": SID,
-        "time": "2026-07-01T09:00:00Z",
-        "call_id": f"CA{n:032d}",
-        "direction": "outbound",
-        "number_type": "local",
-        "country": "US",
-        "duration_seconds": n,
-    }
-    return event | extra
 
 
 def message(n: int, **extra: Any) -> dict[str, Any]:
