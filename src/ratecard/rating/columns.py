@@ -184,6 +184,10 @@ PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "lz4",
     "use_dictionary": ["account", "billing_account", "category", "country", "quantity"],
     "column_encoding": {"time": "DELTA_BINARY_PACKED"},
+    # room for 100k+ distinct account sids in one dictionary page: past the 1 MB default the
+    # writer falls back to plain strings, and reading them as a dictionary hashes every row
+    # (a 16.7M-row group of 100k accounts: 2.1 s to read instead of ~0.3 s)
+    "dictionary_pagesize_limit": 64 << 20,
 }
 #: Rows per row group (16.7M): a month of 10M events is one row group, so each string
 #: column has one dictionary and its indices are the kernel's codes as they are read (no

@@ -214,7 +214,9 @@ class ParquetRows:
         tally = np.zeros(0, dtype=np.int64)
         for group in range(self.file.num_row_groups):
             column = self.file.read_row_group(group, columns=["billing_account"]).column(0)
-            codes = self._codes("billing_account", group, column.chunk(0))
+            chunk = column.combine_chunks()
+            remap = self._codes("billing_account", group, chunk.dictionary)
+            codes = self._encoders["billing_account"].apply(remap, chunk.indices)
             counted = np.bincount(codes, minlength=len(self._encoders["billing_account"].values))
             tally = np.concatenate([tally, np.zeros(len(counted) - len(tally), np.int64)])
             tally += counted
@@ -231,16 +233,21 @@ class ParquetRows:
         wanted = np.zeros(0, dtype=np.bool_)
         for group in range(self.file.num_row_groups):
             table = self.file.read_row_group(group, columns=_READ)
-            codes = {
-                name: self._codes(name, group, table.column(name).chunk(0)) for name in CATEGORICAL
-            }
+            chunks = {name: table.column(name).combine_chunks() for name in CATEGORICAL}
+            owner = chunks["billing_account"]
+            self._codes("billing_account", group, owner.dictionary)  # owners seen so far
             names = self._encoders["billing_account"].values
             if len(wanted) != len(names):  # once per shard when owner_counts saw every owner
                 wanted = np.array([name in owners for name in names], dtype=np.bool_)
-            picked = np.flatnonzero(wanted[codes["billing_account"]])
+            # the shard's rows, found on the row group's own dictionary indices; only they
+            # are then coded (no gather of the whole row group per column and shard)
+            local = wanted[self._remaps[("billing_account", group)]]
+            picked = np.flatnonzero(local[owner.indices.to_numpy(zero_copy_only=False)])
+            taken = pa.array(picked)
             positions.append(picked + self.starts[group])
-            for name, values in codes.items():
-                columns[name].append(values[picked])
+            for name, chunk in chunks.items():
+                remap = self._codes(name, group, chunk.dictionary)
+                columns[name].append(self._encoders[name].apply(remap, chunk.indices.take(taken)))
             for name in ("time", "quantity"):
                 columns[name].append(_integers(table.column(name), name)[picked])
 
@@ -258,13 +265,13 @@ class ParquetRows:
             has_amount=self.has_amount,
         )
 
-    def _codes(self, name: str, group: int, chunk: pa.DictionaryArray) -> np.ndarray:
-        """Codes (in the file's code space) of one row group's column."""
-        encoder = self._encoders[name]
+    def _codes(self, name: str, group: int, dictionary: pa.Array) -> np.ndarray:
+        """The file-wide code of each entry of one row group's dictionary of ``name``
+        (matched once per row group, then reused by every shard)."""
         key = (name, group)
         if key not in self._remaps:
-            self._remaps[key] = encoder.remap(chunk.dictionary)
-        return encoder.apply(self._remaps[key], chunk.indices)
+            self._remaps[key] = self._encoders[name].remap(dictionary)
+        return self._remaps[key]
 
     def _fetch(self, positions: np.ndarray | None) -> Fetch:
         def fetch(column: str, rows: np.ndarray) -> list[str | None]:
