@@ -31,6 +31,9 @@ stable sort). Ties in time matter only where a tier bound falls inside a run of 
 rows at one instant: the loop flags those runs, and only their rows' event ids are read and
 the runs re-applied in exact order (:func:`_settle_ties`).
 
+Threads: the loop runs on two threads for large inputs, each rating the billing accounts of
+its parity (a billing account's counters and sums are never shared between threads).
+
 Months: unlike :func:`ratecard.rating.engine.rate` (one month per call), the batch kernel
 keys every counter and sum by calendar month (UTC) as well, so one call may span months; the
 result is keyed by (billing account, month).

@@ -7,8 +7,10 @@ pieces that make them. Rates, amounts and rounding happen later, on the summed r
 
 Why a compiled loop: a pooled counter is chronological, so the tier of a row depends on every
 earlier row of its counter. Vectorised engines need the rows of each counter together (a sort
-or a hash scatter per row: 0.3-1 s for 10M rows here); a loop that keeps one running total per
-counter needs neither, visits each row once and runs at memory speed (~20-40 ms for 10M rows).
+or a hash scatter per row: 0.3-1 s for 10M rows here, before any summing); a loop that keeps
+one running total per counter needs neither and visits each row once. Its cost is memory
+latency (the per-account sums and per-counter totals it touches), ~0.25 s for 10M rows on two
+threads here (bench/RESULTS.md).
 
 Ties in time: the reference orders a counter's rows by (time, event id, account). Rows come
 here in time order only (reading event ids costs more than rating them); within a run of rows
