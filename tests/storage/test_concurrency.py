@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 from ratecard.service.ingest import Outcome, ingest_batch
@@ -70,3 +71,24 @@ def test_processes_ingesting_overlapping_batches_store_each_event_once(
     with context.Pool(WRITERS) as pool:
         results = pool.starmap(_writer, [(db_url, account, w) for w in range(WRITERS)])
     _check(db, results)
+
+
+def test_a_copy_that_meets_an_event_stored_meanwhile_falls_back_to_the_constraint(
+    postgres_db: Database, postgres_url: str, monkeypatch: Any
+) -> None:
+    """PostgreSQL copies new events straight into ``events`` after reading which are stored.
+    When another writer stores one in between (simulated: the read answers "none stored"),
+    the copy is refused by the unique constraint and the batch is stored row by row under
+    ON CONFLICT instead: the new event stored once, the other counted as a duplicate."""
+    from ratecard.service.accounts import create_account
+    from ratecard.store.repositories import EventRepository
+
+    account, _ = create_account(postgres_db, "Racer", None, date(2025, 1, 1))
+    settings = Settings(database_url=postgres_url)
+    first, second, third = _events(account.sid)[:3]
+    assert ingest_batch(postgres_db, [first, second], settings).stored == 2
+    monkeypatch.setattr(EventRepository, "_stored_keys", staticmethod(lambda *_: set()))
+    outcome = ingest_batch(postgres_db, [second, third], settings)
+    assert (outcome.stored, outcome.duplicates, outcome.problems) == (1, 1, [])
+    with UnitOfWork(postgres_db) as uow:
+        assert uow.events.count() == 3

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import (
     ColumnElement,
     Table,
@@ -158,12 +159,17 @@ def _copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
 
 
-def _copy_line(n: int, event: NewEvent) -> str:
-    """Line ``n`` of the staging COPY. A body is canonical JSON, which escapes every control
-    character, so only its backslashes need doubling."""
+def _copy_fields(event: NewEvent) -> str:
+    """An event's account, id, type, time and body as COPY text fields. A body is canonical
+    JSON, which escapes every control character, so only its backslashes need doubling."""
     body = event.body.replace("\\", "\\\\")
     moment = event.time.isoformat()  # with its offset: the server reads it as that instant
-    return f"{n}\t{event.account}\t{_copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}\n"
+    return f"{event.account}\t{_copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}"
+
+
+def _copy_line(n: int, event: NewEvent) -> str:
+    """Line ``n`` of the staging COPY."""
+    return f"{n}\t{_copy_fields(event)}\n"
 
 
 class EventRepository:
@@ -205,31 +211,71 @@ class EventRepository:
     def _insert_new_postgresql(
         self, events: Sequence[NewEvent], stored_at: datetime
     ) -> set[tuple[str, str]]:
-        """The same insert on PostgreSQL, staged: the batch is sent with ``COPY`` (text format,
-        one line per event) into a temporary table of this connection, emptied at each commit,
-        and moved into ``events`` by ONE ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. No
-        row placeholders, no JSON to build or unpack; bodies round-trip exactly."""
+        """The same insert on PostgreSQL, by ``COPY`` (text format, one line per event): no
+        row placeholders, no JSON to build or unpack; bodies round-trip exactly.
+
+        The keys already stored are read first (one join) and the others are copied straight
+        into ``events``, inside a savepoint: about half the server time of staging them. If a
+        concurrent writer stored one of them meanwhile, the unique constraint refuses the copy,
+        the savepoint is rolled back and the batch takes the staged path, where the
+        constraint decides row by row (:meth:`_insert_staged`)."""
         connection = self.session.connection().connection.driver_connection
         assert connection is not None
         with connection.cursor() as cursor:
-            cursor.execute(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS ratecard_event_stage (n int, "
-                "account_sid text, event_id text, type text, time timestamptz, body text) "
-                "ON COMMIT DELETE ROWS"
-            )
-            with cursor.copy(
-                "COPY ratecard_event_stage (n, account_sid, event_id, type, time, body) FROM STDIN"
-            ) as copy:
-                copy.write("".join([_copy_line(n, e) for n, e in enumerate(events)]))
-            # emptying the stage in the same statement keeps it empty for a next batch
-            cursor.execute(
-                "WITH staged AS (DELETE FROM ratecard_event_stage RETURNING *) "
-                "INSERT INTO events (account_sid, event_id, type, time, body, stored_at) "
-                "SELECT account_sid, event_id, type, time, body, %s FROM staged ORDER BY n "
-                "ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id",
-                (stored_at.astimezone(UTC),),
-            )
-            return set(cursor.fetchall())
+            stored = self._stored_keys(cursor, events)
+            new = [e for e in events if (e.account, e.event_id) not in stored]
+            if not new:
+                return set()
+            moment = stored_at.astimezone(UTC).isoformat()
+            cursor.execute("SAVEPOINT ratecard_direct_copy")
+            try:
+                with cursor.copy(
+                    "COPY events (account_sid, event_id, type, time, body, stored_at) FROM STDIN"
+                ) as copy:
+                    copy.write("".join([f"{_copy_fields(e)}\t{moment}\n" for e in new]))
+            except psycopg.errors.UniqueViolation:
+                cursor.execute("ROLLBACK TO SAVEPOINT ratecard_direct_copy")
+                return self._insert_staged(cursor, new, stored_at)
+            cursor.execute("RELEASE SAVEPOINT ratecard_direct_copy")
+            return {(e.account, e.event_id) for e in new}
+
+    @staticmethod
+    def _stored_keys(
+        cursor: psycopg.Cursor[Any], events: Sequence[NewEvent]
+    ) -> set[tuple[str, str]]:
+        """The (account, id) keys of ``events`` already stored (one join on two arrays)."""
+        cursor.execute(
+            "SELECT e.account_sid, e.event_id FROM events e "
+            "JOIN unnest(%s::text[], %s::text[]) AS k(a, i) "
+            "ON e.account_sid = k.a AND e.event_id = k.i",
+            ([e.account for e in events], [e.event_id for e in events]),
+        )
+        return set(cursor.fetchall())
+
+    def _insert_staged(
+        self, cursor: psycopg.Cursor[Any], events: Sequence[NewEvent], stored_at: datetime
+    ) -> set[tuple[str, str]]:
+        """The batch sent with ``COPY`` into a temporary table of this connection, emptied at
+        each commit, and moved into ``events`` by ONE ``INSERT ... SELECT ... ON CONFLICT DO
+        NOTHING``: the unique constraint decides each row, whatever concurrent writers do."""
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS ratecard_event_stage (n int, "
+            "account_sid text, event_id text, type text, time timestamptz, body text) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(
+            "COPY ratecard_event_stage (n, account_sid, event_id, type, time, body) FROM STDIN"
+        ) as copy:
+            copy.write("".join([_copy_line(n, e) for n, e in enumerate(events)]))
+        # emptying the stage in the same statement keeps it empty for a next batch
+        cursor.execute(
+            "WITH staged AS (DELETE FROM ratecard_event_stage RETURNING *) "
+            "INSERT INTO events (account_sid, event_id, type, time, body, stored_at) "
+            "SELECT account_sid, event_id, type, time, body, %s FROM staged ORDER BY n "
+            "ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id",
+            (stored_at.astimezone(UTC),),
+        )
+        return set(cursor.fetchall())
 
     def bodies(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """The stored canonical JSON of each stored (account, event id) among ``keys``."""
