@@ -207,8 +207,8 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
         writer.write_table(table, row_group_size=ROW_GROUP)
 
 
-#: Low-cardinality or repeated string columns, read as Categorical: grouping by their integer
-#: codes is several times faster than hashing the strings again for every group-by.
+#: Low-cardinality or repeated string columns: read as dictionaries, whose integer indices the
+#: kernel uses as codes (:mod:`ratecard.rating.rows`) instead of hashing strings per row.
 CATEGORICAL = ("account", "billing_account", "category", "country")
 
 
