@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,7 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import parse_catalog
 from ratecard.catalog.model import Catalog
+from ratecard.rating import batch
 from ratecard.rating.batch import invoice_total, rate_frame
 from ratecard.rating.columns import usages_to_frame
 from ratecard.rating.engine import rate
@@ -169,6 +171,10 @@ def test_reference_batch_and_live_rating_agree_on_every_line(
     # the columnar total (no Line objects; delegated lines merged where they meet) is the
     # sum of the rounded lines
     assert result.total() == invoice_total(result.lines())
+    with pytest.MonkeyPatch.context() as patch:  # the loop on two threads, months, versions
+        patch.setattr(batch, "_THREADED_ROWS", 0)
+        threaded = rate_frame(catalog, usages_to_frame(usages, BILLING)).lines()
+    assert table(threaded, events=False) == table(expected, events=False)
 
     arrival = list(usages)
     random.Random(seed).shuffle(arrival)  # late events: live rating re-rates their tails
