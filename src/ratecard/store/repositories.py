@@ -243,12 +243,15 @@ class EventRepository:
     def _stored_keys(
         cursor: psycopg.Cursor[Any], events: Sequence[NewEvent]
     ) -> set[tuple[str, str]]:
-        """The (account, id) keys of ``events`` already stored (one join on two arrays)."""
+        """The (account, id) keys of ``events`` already stored: one join on the keys, sent as
+        two JSON arrays (json.dumps is C; adapting two 1,100-item lists to text[] parameters
+        cost ~4 ms of Python per batch)."""
         cursor.execute(
             "SELECT e.account_sid, e.event_id FROM events e "
-            "JOIN unnest(%s::text[], %s::text[]) AS k(a, i) "
+            "JOIN ROWS FROM (json_array_elements_text(%s::json), "
+            "json_array_elements_text(%s::json)) AS k(a, i) "
             "ON e.account_sid = k.a AND e.event_id = k.i",
-            ([e.account for e in events], [e.event_id for e in events]),
+            (json.dumps([e.account for e in events]), json.dumps([e.event_id for e in events])),
         )
         return set(cursor.fetchall())
 
