@@ -4,6 +4,7 @@ gives exactly its result: the same columns and, byte for byte, the same canonica
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -41,7 +42,17 @@ def general(body: Any) -> list[NewEvent] | None:
 
 
 def fast(body: Any, ensure_ascii: bool = True) -> list[NewEvent] | None:
-    return decode_batch(json.dumps(body, ensure_ascii=ensure_ascii).encode())
+    return stored(decode_batch(json.dumps(body, ensure_ascii=ensure_ascii).encode()))
+
+
+def stored(rows: list[NewEvent] | None) -> list[NewEvent] | None:
+    """The rows as the general path gives them: the fast path also keeps each time's text
+    (for writing rows as text), which must be the same instant as the time column."""
+    if rows is None:
+        return None
+    for row in rows:
+        assert datetime.fromisoformat(row.stamp) == row.time
+    return [row._replace(stamp="") for row in rows]
 
 
 def test_the_fast_structs_list_the_fields_in_the_models_order() -> None:
@@ -112,7 +123,7 @@ def test_bodies_that_are_not_plain_valid_json_are_left_to_the_general_path(raw: 
 
 def test_repeated_keys_are_read_as_json_loads_reads_them_the_last_wins() -> None:
     text = json.dumps({"events": [call(1)]}).replace('"id": "e1"', '"id": "e1", "id": "e2"')
-    rows = decode_batch(text.encode())
+    rows = stored(decode_batch(text.encode()))
     assert rows is not None
     assert rows == general(json.loads(text))
     assert rows[0].event_id == "e2"

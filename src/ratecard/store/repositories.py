@@ -163,7 +163,8 @@ def _copy_fields(event: NewEvent) -> str:
     """An event's account, id, type, time and body as COPY text fields. A body is canonical
     JSON, which escapes every control character, so only its backslashes need doubling."""
     body = event.body.replace("\\", "\\\\")
-    moment = event.time.isoformat()  # with its offset: the server reads it as that instant
+    # with its offset (or Z): the server reads it as that instant
+    moment = event.stamp or event.time.isoformat()
     return f"{event.account}\t{_copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}"
 
 

@@ -323,13 +323,15 @@ def event_fingerprint(event: Event) -> str:
 
 class NewEvent(NamedTuple):
     """A valid event ready to store: its canonical JSON ``body`` (:func:`event_fingerprint`)
-    and the columns it is looked up by (``time`` in UTC)."""
+    and the columns it is looked up by (``time`` in UTC; ``stamp``, when known, is that
+    instant as ISO 8601 text, saving a conversion when the row is written as text)."""
 
     account: str
     event_id: str
     type: str
     time: datetime
     body: str
+    stamp: str = ""
 
 
 def new_event(event: Event) -> NewEvent:

@@ -105,7 +105,7 @@ def _stored(events: list[_Call] | list[_Message]) -> list[NewEvent] | None:
             body = encode(event).decode()
         except UnicodeEncodeError:  # a lone surrogate: the models refuse it
             return None
-        append(NewEvent(event.account, ident, event.type, moment, body))
+        append(NewEvent(event.account, ident, event.type, moment, body, event.time))
     if not all(ACCOUNT_SID.fullmatch(sid) for sid in {row.account for row in rows}):
         return None
     if not all(COUNTRY.fullmatch(code) for code in {event.country for event in events}):
