@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -89,7 +89,6 @@ _UNIT = 10**QUANTITY_PLACES
 _KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
 #: Tie runs recorded per call before falling back to exact order for every row.
 _FLAG_CAPACITY = 1 << 16
-_NONE32 = np.zeros(0, dtype=np.int32)
 #: Rows below which one thread rates alone (starting a second costs more than it saves).
 _THREADED_ROWS = 1 << 18
 #: Largest sums table (months x accounts x prices x tiers) one call may allocate.
@@ -499,23 +498,32 @@ def rate_rows(catalog: Catalog, rows: Rows, threads: int = 2) -> BatchResult:
             "billing accounts at a time (rate_parquet shards them)"
         )
     out = np.zeros((plan.cells, 2), dtype=np.int64)
-    found, missing, flags = _run(rows, plan, out, track=True)
-    if missing:
+    ran = _run(rows, plan, out, track=True)
+    if ran.missing:
         raise NoPriceError(_unpriced(rows, plan.combo))
-    if found > len(flags):  # ties everywhere: rate every row in exact order instead
+    if ran.found > len(ran.flags):  # ties everywhere: rate every row in exact order instead
         rows = _exact(rows)
         plan = _plan(catalog, rows, threads)
         out[:] = 0
         _run(rows, plan, out, track=False)
-    elif found:
-        _settle_ties(rows, plan, flags, out)
+    elif ran.found:
+        _settle_ties(rows, plan, ran.flags, out)
     sums = _sums(rows, plan, out)
-    delegated = _delegate(plan, rows)
+    delegated = _delegate(plan, rows) if ran.delegated else {}
 
     def audit() -> dict[Key, list[Part]]:
         return _audit(catalog, rows)
 
     return BatchResult(catalog, plan.combos, sums, delegated, audit)
+
+
+class _Ran(NamedTuple):
+    """What one loop over every row reports."""
+
+    found: int  # tie runs flagged (more than ``len(flags)`` when the flags overflowed)
+    missing: int  # rows without a price
+    delegated: int  # rows of delegated price models (rated by :func:`_delegate`)
+    flags: np.ndarray  # the flagged runs recorded (empty when they overflowed)
 
 
 def _run(
@@ -524,9 +532,8 @@ def _run(
     out: np.ndarray,
     track: bool,
     before: np.ndarray | None = None,
-) -> tuple[int, int, np.ndarray]:
-    """The loop over every row, its parts on their own threads; (flagged runs, rows without a
-    price, the flags recorded)."""
+) -> _Ran:
+    """The loop over every row, its parts on their own threads."""
     parts = int(plan.shape[8])
     capacity = _FLAG_CAPACITY if track else 0
     flags = [np.zeros((capacity, 3), dtype=np.int64) for _ in range(parts)]
@@ -549,7 +556,6 @@ def _run(
             plan.account_slot,
             plan.shape,
             index,
-            _NONE32,
             out,
             wanted,
             flags[index],
@@ -563,10 +569,11 @@ def _run(
             results = list(pool.map(part, range(parts)))
     found = [int(result[0]) for result in results]
     missing = sum(int(result[1]) for result in results)
+    delegated = sum(int(result[2]) for result in results)
     if any(n > capacity for n in found):
-        return sum(found), missing, np.zeros((0, 3), dtype=np.int64)
+        return _Ran(sum(found), missing, delegated, np.zeros((0, 3), dtype=np.int64))
     recorded = np.concatenate([f[:n] for f, n in zip(flags, found, strict=True)])
-    return sum(found), missing, recorded
+    return _Ran(sum(found), missing, delegated, recorded)
 
 
 def _exact(rows: Rows) -> Rows:

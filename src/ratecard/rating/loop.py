@@ -102,7 +102,6 @@ def rate_rows(
     account_slot: np.ndarray,
     shape: np.ndarray,
     part: int,
-    combo: np.ndarray,
     out: np.ndarray,
     before: np.ndarray,
     flags: np.ndarray,
@@ -119,12 +118,12 @@ def rate_rows(
     account (0/1), bound count, offset of its cells; ``bounds`` its finite tier bounds.
     ``account_slot`` maps an account code to its counter slot for pools of scope account (its
     owner code when the same sid is also a billing account: the reference keys counters by
-    sid). ``shape``: members,
-    cells per (month, member), owners, slots, pools, categories, countries, parts, and whether
-    a piece can be fractional at all (0 when every quantity and bound is whole: no modulo per
-    row). A combo's cells start at its offset (``combos`` column 4): one per tier.
+    sid). ``shape``: members, combos, cells per (month, member), owners, slots, pools,
+    categories, countries, parts, and whether a piece can be fractional at all (0 when every
+    quantity and bound is whole: no modulo per row). A combo's cells start at its offset
+    (``combos`` column 4): one per tier.
 
-    Writes ``combo`` per row (unless it is empty), adds (units, pieces, fractional pieces) at
+    Adds (units, pieces, fractional pieces) at
     ``out[(month x members + member) x cells + offset(combo) + tier]``; ``before`` (length
     0, or one per row): each pooled row's running total before it (audits). ``flags`` (rows of
     counter, instant, start total): the tie runs a bound falls inside; empty to skip the
@@ -143,15 +142,12 @@ def rate_rows(
     track = flags.shape[0] > 0
     want_before = before.shape[0] > 0
     result = np.zeros(3, dtype=np.int64)
-    keep = combo.shape[0] > 0
     for i in range(quantity.shape[0]):
         owner = owners[i]
         if parts > 1 and owner % parts != part:
             continue
         v = version[i] if versioned else 0
         c = table[(v * categories + category[i]) * countries + country[i]]
-        if keep:
-            combo[i] = c
         if c < 0:
             result[1] += 1
             continue
