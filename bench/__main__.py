@@ -182,6 +182,11 @@ def cmd_kernel(args: argparse.Namespace) -> None:
     }
     if not args.no_record:
         record(result)
+    emit(args, result)
+
+
+def emit(args: argparse.Namespace, result: dict[str, object]) -> None:
+    """Print a run's figures: one JSON line with ``--format json``, else a table."""
     if args.format == "json":
         print(json.dumps(result))
     else:
@@ -265,10 +270,7 @@ def cmd_close(args: argparse.Namespace) -> None:
     }
     if not args.no_record:
         record_close(result)
-    if args.format == "json":
-        print(json.dumps(result))
-    else:
-        Console().print(result)
+    emit(args, result)
 
 
 INGEST_SECTION = "## HTTP ingestion runs (appended by `python -m bench ingest`)"
@@ -306,14 +308,12 @@ def cmd_ingest(args: argparse.Namespace) -> None:
             f"| {result['seconds']} | {result['events_per_s']:,} | {outcome.stored_in_db:,} |\n"
         )
         append_row(INGEST_SECTION, INGEST_HEADER, row)
-    if args.format == "json":
-        print(json.dumps(result))
-    else:
-        Console().print(result)
+    emit(args, result)
 
 
 def cmd_profile(args: argparse.Namespace) -> None:
-    """Where the batch kernel's time goes: cProfile of one run (Polars calls are leaves)."""
+    """Where the batch kernel's time goes: cProfile of one run (the compiled loop, Arrow and
+    Polars calls are leaves)."""
     path = ensure_data(args.events, args.seed)
     catalog = load_catalog("us")
     warm_up()
