@@ -51,7 +51,7 @@ from ratecard.service.adjustments import Doc
 from ratecard.service.invoices import Generated, _line_values, _store, load_events
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
-from ratecard.store.repositories import SPAN_TYPES
+from ratecard.store.repositories import SPAN_TYPES, copy_text
 from ratecard.store.tables import InvoiceLineRow, InvoiceRow
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.normalize import DEFAULT_INCREMENT_SECONDS
@@ -202,8 +202,6 @@ _LINE_KEYS: tuple[str, ...] = ("category", "kind", "pool", "tier", "quantity", "
 _LINE_KEYS += ("unit_price", "precise_amount", "amount")
 #: Columns of a stored invoice line, in the order :func:`_line_rows` writes them.
 _LINE_COLUMNS = ("invoice_id", "position", "account_sid", *_LINE_KEYS, "original_month")
-#: ``COPY ... FROM STDIN`` text format: these characters are written escaped.
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def _copy_new(uow: UnitOfWork, new: list[tuple[dict[str, Any], Doc]]) -> None:
@@ -260,9 +258,7 @@ def _line_rows(invoice_id: int, doc: Doc) -> Iterator[str]:
     for account, group in sections:
         for line in group:
             fields = (account, *(line[key] for key in _LINE_KEYS), line.get("original_month"))
-            shown = "\t".join(
-                "\\N" if value is None else str(value).translate(_ESCAPES) for value in fields
-            )
+            shown = "\t".join("\\N" if value is None else copy_text(str(value)) for value in fields)
             yield f"{invoice_id}\t{position}\t{shown}\n"
             position += 1
 

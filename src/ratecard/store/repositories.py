@@ -154,8 +154,9 @@ _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_text(value: str) -> str:
-    """``value`` as a field of PostgreSQL's COPY text format."""
+def copy_text(value: str) -> str:
+    """``value`` as a field of PostgreSQL's ``COPY ... FROM STDIN`` text format (backslash,
+    tab, newline and carriage return escaped)."""
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
 
 
@@ -165,7 +166,7 @@ def _copy_fields(event: NewEvent) -> str:
     body = event.body.replace("\\", "\\\\")
     # with its offset (or Z): the server reads it as that instant
     moment = event.stamp or event.time.isoformat()
-    return f"{event.account}\t{_copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}"
+    return f"{event.account}\t{copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}"
 
 
 def _copy_line(n: int, event: NewEvent) -> str:
