@@ -44,7 +44,9 @@ def print_options(options: list[Option], title: str) -> None:
     for option in options:
         name = option.name + (" (current)" if option.current else "")
         diff = "" if option.current else _signed(option.difference)
-        why = "; ".join(r.explanation for r in option.refusals) or option.note
+        why = "; ".join(r.explanation for r in option.refusals)
+        # a refused row can carry a note too (a whole-month row of a mixed month): show both
+        why = f"{why} {option.note}".strip()
         if option.irreversible and option.allowed:
             why = ("IRREVERSIBLE: an instance on User + Usage can never go back. " + why).strip()
         table.add_row(
