@@ -159,3 +159,18 @@ def test_the_advisor_command_on_a_book_prints_the_invoice_as_the_current_row() -
     first = next(line for line in table.stdout.splitlines() if "As invoiced" in line)
     assert "450.98" in first
     assert "450.00" in first
+
+
+def test_the_way_out_of_user_usage_names_the_catalogs_seat_basis() -> None:
+    loaded = load_book(EXAMPLES / "flex-user-usage" / "book.toml")
+    options = compare(
+        loaded.catalog, loaded.accounts, loaded.events, loaded.flex, UU, Month(2026, 7)
+    )
+    standard = next(o for o in options if o.plan == "standard")
+    (refusal,) = standard.refusals
+    assert refusal.rule == "user-usage-not-deflexifiable"
+    # the shipped catalog counts seats by login: deleting Workers would not stop the charge
+    assert "counts each user who logs in to Flex in a month (seat basis: login)" in (
+        refusal.explanation
+    )
+    assert "deleting TaskRouter Workers does not stop it" in refusal.explanation

@@ -26,6 +26,7 @@ from ratecard.errors import RatecardError
 from ratecard.flex.history import FlexInstance, PlanPeriod, Segment, check_change
 from ratecard.flex.rules import Refusal
 from ratecard.flex.schema import PLAN_IDS, FlexSettings
+from ratecard.flex.seats import seat_charge
 from ratecard.money import round_money, total
 from ratecard.usage.events import Event
 
@@ -35,11 +36,6 @@ STANDARD_NAME = "Standard billing (no Flex)"
 AS_INVOICED = "as-invoiced"
 _AS_INVOICED_NOTE = "The month's invoice. Each other row prices the whole month under one option."
 
-_DEFLEX_UU = Refusal(
-    "user-usage-not-deflexifiable",
-    "User + Usage cannot be removed by a deflexification request; delete the TaskRouter "
-    "Workers instead, which stops the per-seat charge from the next billing cycle.",
-)
 _DEFLEX_BY_REQUEST = (
     "Removing Flex is not self-service: file a deflexification request "
     "('ratecard deflex request'); support processes it."
@@ -257,6 +253,18 @@ def _with_plan(sid: str, instance: FlexInstance | None, plan: str, month: Month)
     )
 
 
+def _user_usage_stays(settings: FlexSettings) -> Refusal:
+    """Why standard billing is out of reach from User + Usage, and what stops its seat charge
+    under the catalog's seat basis (deleting Workers does nothing when seats are logins)."""
+    basis = settings.plans["user-usage"].seat_basis
+    what, stops = seat_charge(basis)
+    return Refusal(
+        "user-usage-not-deflexifiable",
+        "User + Usage cannot be removed by a deflexification request. Its seat charge counts "
+        f"{what} (seat basis: {basis}): {stops}.",
+    )
+
+
 def _refusals(
     settings: FlexSettings,
     account: Account,
@@ -270,6 +278,6 @@ def _refusals(
     if plan == current:
         return []
     if plan == STANDARD:
-        return [_DEFLEX_UU] if current == "user-usage" else []
+        return [_user_usage_stays(settings)] if current == "user-usage" else []
     action = "enable" if current == STANDARD else "switch"
     return check_change(settings, account, instance, action, plan, month.start.date(), today)
