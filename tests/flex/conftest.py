@@ -3,15 +3,19 @@ the CLI and the API (the pure tests use the books directly)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from ratecard import load_book
+from ratecard.api import create_app
 from ratecard.service import flex as flex_service
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch
@@ -26,6 +30,20 @@ class Store:
     db: Database
     settings: Settings
     tokens: dict[str, str]  # account sid -> auth token
+
+
+def call_api(
+    store: Store, method: str, path: str, who: str, now: datetime, body: Any = None
+) -> httpx.Response:
+    """One request to the API app in process, as account ``who``, its clock fixed at ``now``."""
+
+    async def send() -> httpx.Response:
+        api = create_app(store.settings, clock=lambda: now)
+        transport = httpx.ASGITransport(app=api)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ratecard") as client:
+            return await client.request(method, path, json=body, auth=(who, store.tokens[who]))
+
+    return asyncio.run(send())
 
 
 @pytest.fixture

@@ -3,25 +3,23 @@ deflexification the current row is the month's invoice (hand-computed in the boo
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx
 from typer.testing import CliRunner
 
 from ratecard import Month
-from ratecard.api import create_app
 from ratecard.cli.main import app
 from ratecard.service import deflex, invoices
 from ratecard.service import flex as flex_service
 from ratecard.service.support import add_support_user
 
-from .conftest import Store
+from .conftest import Store, call_api
 
 LEAVING = "ACf1d0f1d0f1d0f1d0f1d0f1d0f1d0f1d0"
 JULY = Month(2026, 7)
+AUG_3 = datetime(2026, 8, 3, tzinfo=UTC)
 
 
 def _at(text: str) -> datetime:
@@ -81,14 +79,8 @@ def test_service_cli_and_api_advisors_show_the_months_invoice_as_current(
     assert shown.exit_code == 0, shown.output
     assert _current(json.loads(shown.stdout)["options"])["total"] == "450.98"
 
-    answer = asyncio.run(_get(store, f"/v1/accounts/{LEAVING}/flex/compare?month=2026-07"))
+    answer = call_api(
+        store, "GET", f"/v1/accounts/{LEAVING}/flex/compare?month=2026-07", LEAVING, AUG_3
+    )
     assert answer.status_code == 200, answer.text
     assert _current(answer.json()["options"])["total"] == "450.98"
-
-
-async def _get(store: Store, path: str) -> httpx.Response:
-    """GET ``path`` from the API app in process, as ``LEAVING`` (clock: Aug 3, 2026)."""
-    api = create_app(store.settings, clock=lambda: datetime(2026, 8, 3, tzinfo=UTC))
-    transport = httpx.ASGITransport(app=api)
-    async with httpx.AsyncClient(transport=transport, base_url="http://ratecard") as client:
-        return await client.get(path, auth=(LEAVING, store.tokens[LEAVING]))

@@ -8,7 +8,6 @@ logged in to Flex in July (erin only in June), so under the shipped ``login`` ba
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -17,19 +16,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from ratecard import Month
-from ratecard.api import create_app
 from ratecard.catalog.load import resolve
 from ratecard.cli.main import app
 from ratecard.errors import DeflexRefused
 from ratecard.service import deflex
 from ratecard.service.ingest import ingest_batch
 
-from .conftest import Store
+from .conftest import Store, call_api
 
 UU = "ACf1c0f1c0f1c0f1c0f1c0f1c0f1c0f1c0"
 FIXTURE = Path(__file__).resolve().parents[1] / "deflex" / "fixtures" / "acme_flex_resources.json"
@@ -89,17 +86,8 @@ def test_login_basis_refusal_on_the_cli_and_the_api(stored_book: Callable[[str],
     assert "  - yan\n  - zoe\n" in shown.stderr
     assert "ratecard flex workers delete" not in shown.stderr
 
-    async def post() -> httpx.Response:
-        api = create_app(store.settings, clock=lambda: FILED)
-        transport = httpx.ASGITransport(app=api)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ratecard") as client:
-            return await client.post(
-                f"/v1/accounts/{UU}/deflex/requests",
-                json={"intent": "stop_billing", "accept_billing_change": True},
-                auth=(UU, store.tokens[UU]),
-            )
-
-    answer = asyncio.run(post())
+    body = {"intent": "stop_billing", "accept_billing_change": True}
+    answer = call_api(store, "POST", f"/v1/accounts/{UU}/deflex/requests", UU, FILED, body)
     assert answer.status_code == 400
     error = answer.json()["error"]
     assert error["code"] == "deflex_refused"
