@@ -13,7 +13,7 @@ from ratecard import Month, load_book
 from ratecard.billing.monthly import bill_month
 from ratecard.cli.main import app
 from ratecard.flex.advisor import compare
-from ratecard.flex.history import FlexInstance, PlanPeriod
+from ratecard.flex.history import FlexInstance, PlanPeriod, remove_flex
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NU = "ACf1e0f1e0f1e0f1e0f1e0f1e0f1e0f1e0"
@@ -174,3 +174,17 @@ def test_the_way_out_of_user_usage_names_the_catalogs_seat_basis() -> None:
         refusal.explanation
     )
     assert "deleting TaskRouter Workers does not stop it" in refusal.explanation
+
+
+def test_a_removal_during_a_day_is_named_to_the_second() -> None:
+    loaded = load_book(EXAMPLES / "flex-named-user" / "book.toml")
+    removed = {NU: remove_flex(loaded.flex[NU], datetime(2026, 7, 16, 9, 30, tzinfo=UTC))}
+    options = compare(loaded.catalog, loaded.accounts, loaded.events, removed, NU, Month(2026, 7))
+    (current,) = [o for o in options if o.current]
+    assert current.name == (
+        "As invoiced: Named User, then Standard billing (no Flex) from 2026-07-16 09:30:00 UTC"
+    )
+    (invoice,) = bill_month(
+        loaded.catalog, loaded.accounts, loaded.events, Month(2026, 7), flex=removed
+    )
+    assert current.total == invoice.total
