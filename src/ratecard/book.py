@@ -21,6 +21,7 @@ from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import BookError, EventError, PlanChangeRefusedError, Problem, RatecardError
 from ratecard.flex.history import FlexInstance, build_instance, remove_flex
+from ratecard.flex.seats import seat_charge
 from ratecard.usage.events import Event, dedupe, parse_event
 from ratecard.usage.jsonl import read_jsonl
 
@@ -161,11 +162,14 @@ def _flex(
             continue
         plan = instance.plan_at(deflex.effective)
         if plan == "user-usage":
+            # the remedy follows the catalog's seat basis: Workers are no seats by login
+            basis = catalog.flex.plans[plan].seat_basis if catalog.flex else "login"
+            what, stops = seat_charge(basis)
             problems.append(
                 Problem(
                     f"{name}: deflexifications[{i}]",
-                    "an instance on User + Usage cannot be deflexified by request; delete its "
-                    "workers to stop the seat charge from the next billing cycle",
+                    "an instance on User + Usage cannot be deflexified by request; its seat "
+                    f"charge counts {what}: {stops}",
                     "account",
                 )
             )

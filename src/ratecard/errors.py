@@ -22,7 +22,7 @@ problem at once instead of stopping at the first::
     ├── StoreError              the database is unreachable or its schema is not current
     ├── ConfigError             a setting (environment variable) has a value it cannot take
     └── DeflexError             a deflexification step was refused (SPEC section 5)
-        ├── DeflexRefused       a rule refused it; .reason (User + Usage: .workers, .command)
+        ├── DeflexRefused       a rule refused it; .reason (User + Usage: .workers or .users)
         ├── RequestStateError   (also a StateError, above)
         └── PermissionDenied    the actor's role may not do it; .actor, .role, .action
 
@@ -165,10 +165,13 @@ class DeflexError(RatecardError):
 class DeflexRefused(DeflexError):  # noqa: N818  # names the outcome, as the CLI says it
     """A rule refused a deflexification step; ``reason`` says which, in a customer's words.
 
-    A request for an account on User + Usage is refused at filing and carries the remedy:
-    ``workers`` (objects with ``sid`` and ``friendly_name``) that would be charged a seat next
-    cycle, ``seat_price`` and ``projected_charge`` (exact, rounded once) in ``currency``, and
-    ``command``, the command that deletes those workers.
+    A request for an account on User + Usage is refused at filing and carries the remedy,
+    projected with the catalog's ``seat_basis``: under ``worker_exists``, ``workers`` (objects
+    with ``sid`` and ``friendly_name``) that would be charged a seat next cycle and
+    ``command``, the command that deletes them; under ``login``, ``users`` (names) who logged
+    in this month and would be charged next cycle if they log in again. ``seat_price`` and
+    ``projected_charge`` (exact, rounded once) are in ``currency``; ``stops_charge`` says what
+    stops the charge under that basis.
     """
 
     def __init__(
@@ -180,6 +183,9 @@ class DeflexRefused(DeflexError):  # noqa: N818  # names the outcome, as the CLI
         projected_charge: Decimal | None = None,
         currency: str | None = None,
         command: str | None = None,
+        seat_basis: str | None = None,
+        users: Sequence[str] = (),
+        stops_charge: str | None = None,
     ) -> None:
         self.reason = reason
         self.workers = tuple(workers)
@@ -187,13 +193,23 @@ class DeflexRefused(DeflexError):  # noqa: N818  # names the outcome, as the CLI
         self.projected_charge = projected_charge
         self.currency = currency
         self.command = command
+        self.seat_basis = seat_basis
+        self.users = tuple(users)
+        self.stops_charge = stops_charge
         lines = [reason]
         if self.workers:
             lines.append("Workers that would be charged a seat next cycle:")
             lines.extend(f"  - {w.sid} ({w.friendly_name})" for w in self.workers)
-        if projected_charge is not None and seat_price is not None:
+        if self.users:
             lines.append(
-                f"Projected seat charge next cycle: {len(self.workers)} x {seat_price} "
+                "Users who logged in to Flex this month (each is charged a seat next cycle if "
+                "they log in again):"
+            )
+            lines.extend(f"  - {user}" for user in self.users)
+        if projected_charge is not None and seat_price is not None:
+            seats = len(self.workers) + len(self.users)  # one of them, by the seat basis
+            lines.append(
+                f"Projected seat charge next cycle: {seats} x {seat_price} "
                 f"{currency} = {projected_charge} {currency}"
             )
         if command:

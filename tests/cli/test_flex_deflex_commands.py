@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ratecard.catalog.load import resolve
 from ratecard.cli.main import app
 
 FIXTURE = Path(__file__).resolve().parents[1] / "deflex" / "fixtures" / "acme_flex_resources.json"
@@ -122,12 +123,47 @@ def test_only_a_registered_support_user_processes_a_request(url: str) -> None:
     ]
 
 
+@pytest.fixture
+def by_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Price with a catalog that counts User + Usage seats by worker (the shipped one counts
+    logins, under which Workers are no seats and deleting them stops nothing)."""
+    catalog = tmp_path / "workers.toml"
+    text = resolve("us").read_text()
+    catalog.write_text(text.replace('seat_basis = "login"', 'seat_basis = "worker_exists"'))
+    monkeypatch.setenv("RATECARD_CATALOG", str(catalog))
+
+
+def _workers_created(tmp_path: Path, sid: str) -> list[str]:
+    """Import the resources and a ``worker_created`` event (Jan 2, 2026) per Worker in them."""
+    ok_json("resources", "import", sid, str(resources(tmp_path, sid)))
+    workers = [w["sid"] for w in json.loads(resources(tmp_path, sid).read_text())["workers"]]
+    events = tmp_path / "workers.jsonl"
+    events.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "type": "worker_created",
+                    "id": f"wc-{w}",
+                    "account": sid,
+                    "time": "2026-01-02T00:00:00Z",
+                    "worker": w,
+                }
+            )
+            + "\n"
+            for w in workers
+        )
+    )
+    assert ok_json("import", str(events))["stored"] == 3
+    return workers
+
+
+@pytest.mark.usefixtures("by_worker")
 def test_user_usage_request_is_refused_with_workers_and_projected_charge(
     url: str, tmp_path: Path
 ) -> None:
     sid = account()
     ok_json("flex", "enable", sid, "--plan", "user-usage", "--effective", "2026-01-01")
-    ok_json("resources", "import", sid, str(resources(tmp_path, sid)))
+    _workers_created(tmp_path, sid)
     code, _, stderr = run(
         "deflex", "request", sid, "--intent", "stop_billing", "--accept-billing-change"
     )
@@ -136,12 +172,12 @@ def test_user_usage_request_is_refused_with_workers_and_projected_charge(
     assert f"ratecard flex workers delete {sid} --worker WK" in stderr
 
 
+@pytest.mark.usefixtures("by_worker")
 def test_deleting_workers_removes_them_from_the_next_refusal(url: str, tmp_path: Path) -> None:
     sid = account()
     ok_json("flex", "enable", sid, "--plan", "user-usage", "--effective", "2026-01-01")
-    ok_json("resources", "import", sid, str(resources(tmp_path, sid)))
-    workers = json.loads(resources(tmp_path, sid).read_text())["workers"]
-    args = [a for w in workers for a in ("--worker", w["sid"])]
+    workers = _workers_created(tmp_path, sid)
+    args = [a for w in workers for a in ("--worker", w)]
     deleted = ok_json("flex", "workers", "delete", sid, *args, "--at", "2026-07-10T00:00:00Z")
     assert deleted["stored"] == 3
     code, _, stderr = run(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
 from ratecard.deflex.checklist import checklist
-from ratecard.deflex.resources import AccountResources
+from ratecard.deflex.resources import AccountResources, Worker
 from ratecard.deflex.serialize import refusal_json, request_json
 from ratecard.deflex.workflow import (
     BILLING_ACKNOWLEDGMENT,
@@ -39,6 +39,25 @@ def _submitted() -> DeflexRequest:
     return submit(accepted, CUSTOMER, at(10, 9, 6))
 
 
+def _refused_user_usage(
+    workers: Sequence[Worker], seat_basis: str, users: Sequence[str] = ()
+) -> DeflexRefused:
+    """The refusal of a request filed on Jul 10 by a User + Usage account."""
+    with pytest.raises(DeflexRefused) as caught:
+        file_request(
+            ACCOUNT,
+            "user-usage",
+            "stop_billing",
+            CUSTOMER,
+            at(10),
+            workers,
+            SEAT,
+            seat_basis=seat_basis,
+            users=users,
+        )
+    return caught.value
+
+
 @pytest.mark.parametrize("plan", ["named-user", "active-user-hours"])
 def test_quota_plans_are_eligible(plan: str) -> None:
     request = _draft(plan=plan)
@@ -46,14 +65,12 @@ def test_quota_plans_are_eligible(plan: str) -> None:
     assert request.plan == plan
 
 
-def test_user_usage_is_refused_with_the_workers_and_projected_charge(
+def test_user_usage_by_worker_is_refused_with_the_workers_and_projected_charge(
     resources: AccountResources,
 ) -> None:
-    with pytest.raises(DeflexRefused) as caught:
-        file_request(
-            ACCOUNT, "user-usage", "decommission", CUSTOMER, at(10), resources.workers, SEAT
-        )
-    error = caught.value
+    error = _refused_user_usage(resources.workers, "worker_exists")
+    assert error.seat_basis == "worker_exists"
+    assert error.users == ()
     assert "User + Usage plan (Capacity Based Pricing)" in error.reason
     assert "delete the Workers and the seat charge stops from the next billing cycle" in (
         error.reason
@@ -71,13 +88,43 @@ def test_user_usage_is_refused_with_the_workers_and_projected_charge(
 
 
 def test_user_usage_refusal_json_carries_money_as_strings(resources: AccountResources) -> None:
-    with pytest.raises(DeflexRefused) as caught:
-        file_request(ACCOUNT, "user-usage", "stop_billing", CUSTOMER, at(10), [], SEAT)
-    data = refusal_json(caught.value)
+    data = refusal_json(_refused_user_usage([], "worker_exists"))
     assert data["workers"] == []
     assert data["projected_charge"] == "0.00"
     assert data["command"] is None
     assert "This account has no Workers" in data["reason"]
+
+
+def test_user_usage_by_login_projects_the_users_of_the_month_not_the_workers(
+    resources: AccountResources,
+) -> None:
+    """The catalog's default basis: a seat is a user who logs in, so Workers are no remedy."""
+    users = ["dave", "alice", "carol", "bob", "alice"]
+    # three Workers: not seats under this basis
+    error = _refused_user_usage(resources.workers, "login", users)
+    assert error.workers == ()
+    assert error.users == ("alice", "bob", "carol", "dave")
+    assert error.projected_charge == Decimal("140.00")  # 4 users x $35.00
+    assert error.command is None
+    assert "counts each user who logs in to Flex in a month" in error.reason
+    assert "deleting TaskRouter Workers does not stop it" in error.reason
+    assert "Projected seat charge next cycle: 4 x 35.00 USD = 140.00 USD" in str(error)
+    data = refusal_json(error)
+    assert (data["seat_basis"], data["users"], data["workers"], data["projected_charge"]) == (
+        "login",
+        ["alice", "bob", "carol", "dave"],
+        [],
+        "140.00",
+    )
+    assert data["stops_charge"].startswith("the charge stops from the next month for users")
+
+
+def test_user_usage_by_login_without_logins_projects_nothing() -> None:
+    with pytest.raises(DeflexRefused) as caught:
+        file_request(ACCOUNT, "user-usage", "stop_billing", CUSTOMER, at(10), [], SEAT)
+    assert caught.value.seat_basis == "login"  # the catalog's default basis
+    assert caught.value.projected_charge == Decimal("0.00")
+    assert "No user logged in to Flex this month" in caught.value.reason
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,12 @@ import pytest
 
 from ratecard import Account, load_catalog
 from ratecard.errors import PlanChangeRefusedError
-from ratecard.flex.history import FlexInstance, apply_flex_change, check_change
+from ratecard.flex.history import (
+    FlexInstance,
+    apply_flex_change,
+    check_change,
+    no_plan_possible,
+)
 from ratecard.flex.schema import FlexSettings
 
 PARENT = "AC" + "1" * 32
@@ -137,8 +142,63 @@ def test_enabling_twice_and_switching_before_enabling_are_refused(flex: FlexSett
 
 
 def test_a_refused_change_raises_with_every_refusal_explained(flex: FlexSettings) -> None:
-    acct = account(created_with_flex=True, sub=True)
+    acct = account(sub=True)
     with pytest.raises(PlanChangeRefusedError) as caught:
         apply_flex_change(flex, acct, None, "enable", "named-user", date(2026, 8, 1))
     assert [r.rule for r in caught.value.refusals] == ["subaccounts-only-user-usage"]
     assert "(rule subaccounts-only-user-usage)" in str(caught.value)
+
+
+NO_PLAN = "no-plan-for-subaccount-created-with-flex"
+
+
+@pytest.mark.parametrize(
+    ("plan", "specific"),
+    [
+        ("named-user", "subaccounts-only-user-usage"),
+        ("active-user-hours", "subaccounts-only-user-usage"),
+        ("user-usage", "user-usage-needs-account-created-without-flex"),
+    ],
+)
+def test_a_subaccount_created_with_flex_is_told_no_plan_is_possible(
+    flex: FlexSettings, plan: str, specific: str
+) -> None:
+    """Created with Flex: only Named User or Active User Hours; a subaccount: only User +
+    Usage. Both hold, so every plan is refused, first by the rule that says so plainly."""
+    refused = check_change(
+        flex, account(created_with_flex=True, sub=True), None, "enable", plan, date(2026, 8, 1)
+    )
+    assert [r.rule for r in refused] == [NO_PLAN, specific]
+    assert refused[0].explanation.startswith("No Flex plan is possible for this account")
+    assert "a subaccount that was created with Flex" in refused[0].explanation
+
+
+def test_no_plan_possible_is_judged_on_the_account_alone(flex: FlexSettings) -> None:
+    (refusal,) = no_plan_possible(flex, account(created_with_flex=True, sub=True))
+    assert refusal.rule == NO_PLAN
+    for eligible in (account(), account(created_with_flex=True), account(sub=True)):
+        assert no_plan_possible(flex, eligible) == []
+
+
+def test_a_switch_dated_before_flex_was_enabled_names_the_past_date_rule(
+    flex: FlexSettings,
+) -> None:
+    acct = account(created_with_flex=True)
+    inst = apply_flex_change(flex, acct, None, "enable", "named-user", date(2026, 6, 15))
+    # dated May 1 (Flex enabled Jun 15), asked on Jun 20: in the past, not "not enabled"
+    got = rules(
+        flex, acct, inst, "switch", "active-user-hours", date(2026, 5, 1), date(2026, 6, 20)
+    )
+    assert got == ["no-plan-change-in-the-past"]
+
+
+def test_a_future_switch_before_a_future_enablement_says_when_flex_starts(
+    flex: FlexSettings,
+) -> None:
+    acct = account(created_with_flex=True)
+    inst = apply_flex_change(flex, acct, None, "enable", "named-user", date(2026, 9, 15))
+    (refusal,) = check_change(
+        flex, acct, inst, "switch", "active-user-hours", date(2026, 8, 1), date(2026, 6, 20)
+    )
+    assert refusal.rule == "not-enabled"
+    assert "Flex is enabled on this account only from 2026-09-15" in refusal.explanation

@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from ratecard import Account, Month, bill_month, load_catalog, parse_event
 from ratecard.flex.history import apply_flex_change
 from ratecard.flex.seats import (
@@ -14,6 +16,7 @@ from ratecard.flex.seats import (
     existing_workers,
     hours,
     login_users,
+    next_cycle_seats,
     peak_provisioned,
 )
 from ratecard.usage.events import Event
@@ -143,3 +146,22 @@ def test_the_worker_basis_bills_existing_workers_on_the_invoice() -> None:
         for month in (JULY, Month(2026, 8))
     }
     assert totals == {"2026-07": Decimal("70.00"), "2026-08": Decimal("35.00")}  # 2 x 35, 1 x 35
+
+
+def test_next_cycle_seats_follow_the_seat_basis() -> None:
+    events = [
+        ev("flex_login", "1", "2026-06-30T23:59:59Z", user="june", role="agent"),
+        ev("flex_login", "2", "2026-07-02T09:00:00Z", user="a", role="agent"),
+        ev("flex_login", "3", "2026-07-09T09:00:00Z", user="b", role="admin"),
+        ev("worker_created", "4", "2026-06-01T09:00:00Z", worker="WK1"),
+        ev("worker_created", "5", "2026-06-01T09:00:00Z", worker="WK2"),
+        ev("worker_deleted", "6", "2026-07-15T09:00:00Z", worker="WK1"),
+    ]
+    # login: July's login users are August's seats if they log in again (not June's)
+    by_login = next_cycle_seats("login", events, ACCT, JULY)
+    assert (by_login.seats, by_login.members) == (Decimal(2), ("a", "b"))
+    # worker_exists: WK1, deleted in July, is no seat in August
+    by_worker = next_cycle_seats("worker_exists", events, ACCT, JULY)
+    assert (by_worker.seats, by_worker.members) == (Decimal(1), ("WK2",))
+    with pytest.raises(ValueError, match="login or worker_exists"):
+        next_cycle_seats("peak_provisioned", events, ACCT, JULY)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ratecard import Month, load_book
+from ratecard.errors import BookError
 from ratecard.rating.parts import Kind
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -107,3 +108,24 @@ def test_month_after_deflexification_has_no_flex_fee() -> None:
 def test_flex_invoice_total_is_the_sum_of_rounded_lines(book: str) -> None:
     (invoice,) = load_book(EXAMPLES / book / "book.toml").invoices(Month(2026, 7))
     assert invoice.total == sum((ln.amount for ln in invoice.lines), Decimal(0))
+
+
+def test_a_user_usage_deflexification_in_a_book_is_refused_with_the_login_remedy(
+    tmp_path: Path,
+) -> None:
+    source = (EXAMPLES / "flex-user-usage" / "book.toml").read_text()
+    book = tmp_path / "book.toml"
+    book.write_text(
+        source.replace(
+            'events = "events.jsonl"', f'events = "{EXAMPLES}/flex-user-usage/events.jsonl"'
+        )
+        + '\n[[deflexifications]]\naccount = "ACf1c0f1c0f1c0f1c0f1c0f1c0f1c0f1c0"\n'
+        'intent = "stop_billing"\neffective = "2026-07-16T00:00:00Z"\n'
+    )
+    with pytest.raises(BookError) as caught:
+        load_book(book)
+    message = str(caught.value)
+    assert "cannot be deflexified by request" in message
+    # the shipped catalog counts User + Usage seats by login: Workers are no remedy
+    assert "counts each user who logs in to Flex in a month" in message
+    assert "deleting TaskRouter Workers does not stop it" in message

@@ -162,19 +162,20 @@ def test_an_unacknowledged_request_stays_a_draft_until_acknowledged(
     ]
 
 
-def test_user_usage_is_refused_with_the_workers_and_their_projected_charge(
+def test_user_usage_is_refused_with_the_login_users_and_their_projected_charge(
     db: Database, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-user-usage")
-    deflex.import_resources(db, UU, _fixture(UU))  # three workers
+    deflex.import_resources(db, UU, _fixture(UU))  # three workers: no seats by login
     with pytest.raises(DeflexRefused) as caught:
         deflex.file_request(
             db, UU, "stop_billing", UU, True, _at("2026-07-10T09:00:00Z"), settings=settings
         )
-    assert len(caught.value.workers) == 3
-    assert str(caught.value.projected_charge) == "105.00"  # 3 x 35.00
-    assert caught.value.command is not None
-    assert caught.value.command.startswith(f"ratecard flex workers delete {UU} --worker WK")
+    # the shipped catalog counts seats by login: alice, bob, carol, dave logged in in July
+    assert caught.value.users == ("alice", "bob", "carol", "dave")
+    assert caught.value.workers == ()
+    assert str(caught.value.projected_charge) == "140.00"  # 4 x 35.00
+    assert caught.value.command is None  # deleting the Workers would not stop it
 
 
 def test_support_tokens_are_checked_and_unknown_requests_are_not_found(db: Database) -> None:

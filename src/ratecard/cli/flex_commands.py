@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +34,23 @@ workers_app = typer.Typer(help="TaskRouter workers (User + Usage seats).", no_ar
 flex_app.add_typer(workers_app, name="workers")
 
 
-def print_options(options: list[Option], title: str) -> None:
+_SAID_ABOVE = "no plan is possible for this account (above)"
+
+
+def _why(refusals: list[tuple[str, str]], said_above: AbstractSet[str]) -> str:
+    """Refusals as one cell; those already printed above the table (no plan possible) are
+    referred to, not repeated in every row."""
+    texts = [_SAID_ABOVE if rule in said_above else text for rule, text in refusals]
+    return "; ".join(dict.fromkeys(texts))
+
+
+def _said_above(data: dict[str, Any]) -> set[str]:
+    return {r["rule"] for r in data.get("no_plan_refusals", ())}
+
+
+def print_options(
+    options: list[Option], title: str, said_above: AbstractSet[str] = frozenset()
+) -> None:
     table = Table(title=title, title_justify="left")
     table.add_column("option")
     table.add_column("plan fee", justify="right")
@@ -44,7 +61,9 @@ def print_options(options: list[Option], title: str) -> None:
     for option in options:
         name = option.name + (" (current)" if option.current else "")
         diff = "" if option.current else _signed(option.difference)
-        why = "; ".join(r.explanation for r in option.refusals) or option.note
+        why = _why([(r.rule, r.explanation) for r in option.refusals], said_above)
+        # a refused row can carry a note too (a whole-month row of a mixed month): show both
+        why = f"{why} {option.note}".strip()
         if option.irreversible and option.allowed:
             why = ("IRREVERSIBLE: an instance on User + Usage can never go back. " + why).strip()
         table.add_row(
@@ -69,8 +88,15 @@ def _refused(exc: RatecardError) -> NoReturn:
     fail(str(exc))
 
 
+def print_no_plan(data: dict[str, Any]) -> None:
+    """Say once, before the plan-by-plan table, that no plan is possible and why."""
+    for refusal in data.get("no_plan_refusals", ()):
+        out.print(f"{refusal['explanation']} (rule {refusal['rule']})", highlight=False)
+
+
 def print_status(data: dict[str, Any]) -> None:
     out.print(f"account {data['account']}: plan {data['plan'] or 'none (standard billing)'}")
+    print_no_plan(data)
     for period in data["history"]:
         out.print(f"  from {period['effective']}: {period['plan'] or 'Flex removed'}")
     table = Table(title="plans this account can move to", title_justify="left")
@@ -79,7 +105,8 @@ def print_status(data: dict[str, Any]) -> None:
     table.add_column("effective")
     table.add_column("why not", max_width=80)
     for plan, option in data["options"].items():
-        why = "; ".join(r["explanation"] for r in option["refusals"])
+        refusals = [(r["rule"], r["explanation"]) for r in option["refusals"]]
+        why = _why(refusals, _said_above(data))
         table.add_row(plan, "yes" if option["allowed"] else "no", option["effective"], why)
     out.print(table)
 
@@ -192,25 +219,30 @@ def flex_compare(
         if format is Format.json:
             emit_json(data)
         else:
+            print_no_plan(data)
             print_options(
-                [option_from_json(o) for o in data["options"]], f"Plan advisor {period}  {account}"
+                [option_from_json(o) for o in data["options"]],
+                f"Plan advisor {period}  {account}",
+                _said_above(data),
             )
         return
     try:
         loaded = load_book(book)
-        loaded.account(account)
+        declared = loaded.account(account)
         options = compare(
             loaded.catalog, loaded.accounts, loaded.events, loaded.flex, account, period
         )
     except RatecardError as exc:
         fail(str(exc))
+    assert loaded.catalog.flex is not None  # compare refuses a catalog without Flex
+    data = {
+        "account": account,
+        "month": str(period),
+        "options": [option_json(o) for o in options],
+        **flex_service.no_plan_json(loaded.catalog.flex, declared),
+    }
     if format is Format.json:
-        emit_json(
-            {
-                "account": account,
-                "month": str(period),
-                "options": [option_json(o) for o in options],
-            }
-        )
+        emit_json(data)
     else:
-        print_options(options, f"Plan advisor {period}  {account}")
+        print_no_plan(data)
+        print_options(options, f"Plan advisor {period}  {account}", _said_above(data))

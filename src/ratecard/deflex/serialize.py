@@ -65,7 +65,8 @@ def request_json(request: DeflexRequest) -> dict[str, Any]:
 
 
 def refusal_json(error: DeflexRefused) -> dict[str, Any]:
-    """A refusal with its remedy (User + Usage: workers, projected charge and command)."""
+    """A refusal with its remedy (User + Usage: the seats projected by the catalog's seat
+    basis, workers or users, the projected charge, what stops it, and the command)."""
     return {
         "reason": error.reason,
         "workers": [{"sid": w.sid, "friendly_name": w.friendly_name} for w in error.workers],
@@ -73,6 +74,9 @@ def refusal_json(error: DeflexRefused) -> dict[str, Any]:
         "projected_charge": None if error.projected_charge is None else str(error.projected_charge),
         "currency": error.currency,
         "command": error.command,
+        "seat_basis": error.seat_basis,
+        "users": list(error.users),
+        "stops_charge": error.stops_charge,
     }
 
 

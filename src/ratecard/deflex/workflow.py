@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 from ratecard.accounts import ACCOUNT_SID
 from ratecard.deflex.checklist import Finding
-from ratecard.deflex.resources import Worker
 from ratecard.errors import DeflexError, DeflexRefused, PermissionDenied, RequestStateError
+from ratecard.flex.seats import seat_charge
 from ratecard.money import D, mul, round_money
 
 Role = Literal["account", "support"]
@@ -49,6 +49,25 @@ ALLOWED: dict[Status, tuple[str, ...]] = {
     "rejected": (),
     "withdrawn": (),
 }
+
+
+class NamedWorker(Protocol):
+    """A Worker as the refusal lists it: a resource :class:`~ratecard.deflex.resources.Worker`
+    or :class:`SeatWorker` (a worker known only from its events)."""
+
+    @property
+    def sid(self) -> str: ...
+
+    @property
+    def friendly_name(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class SeatWorker:
+    """A worker counted from ``worker_created`` events, named as the resources name it."""
+
+    sid: str
+    friendly_name: str
 
 
 class BillingChangeRow(NamedTuple):
@@ -203,28 +222,41 @@ _SUPPORT_ONLY = (
 
 def user_usage_refusal(
     account: str,
-    workers: Sequence[Worker],
+    workers: Sequence[NamedWorker],
     seat_price: Decimal | int | str,
     currency: str = "USD",
+    *,
+    seat_basis: str = "login",
+    users: Sequence[str] = (),
 ) -> DeflexRefused:
-    """The answer to a User + Usage account: why not, and the Workers to delete instead."""
+    """The answer to a User + Usage account: why not, and what stops the seat charge instead.
+
+    The projection follows the catalog's ``seat_basis`` (SPEC section 2): under ``login`` the
+    seats next cycle are ``users`` (who logged in this month) if they log in again; under
+    ``worker_exists`` they are ``workers`` (the Workers that will still exist), whose deletion
+    stops the charge. The other list is ignored: it charges nothing under that basis.
+    """
     price = D(seat_price)
-    listed = sorted(workers, key=lambda w: w.sid)
-    projected = round_money(mul(D(len(listed)), price), currency)
+    what, stops = seat_charge(seat_basis)
+    by_login = seat_basis == "login"
+    listed = [] if by_login else sorted(workers, key=lambda w: w.sid)
+    logged_in = sorted(set(users)) if by_login else []
+    projected = round_money(mul(D(len(listed) + len(logged_in)), price), currency)
     reason = (
         "Flex cannot be removed by request from an account on the User + Usage plan "
         "(Capacity Based Pricing): that plan has no Flex billing meters for support to "
-        f"detach. Its {round_money(price, currency)} {currency} monthly seat charge comes "
-        "from the TaskRouter Workers that exist: delete the Workers and the seat charge "
-        "stops from the next billing cycle. Every other service is already billed "
-        "pay-as-you-go and does not change."
+        f"detach. Its {round_money(price, currency)} {currency} monthly seat charge counts "
+        f"{what} (this catalog's seat basis: {seat_basis}): {stops}. Every other service is "
+        "already billed pay-as-you-go and does not change."
     )
     command = None
     if listed:
         command = f"ratecard flex workers delete {account} " + " ".join(
             f"--worker {w.sid}" for w in listed
         )
-    else:
+    elif by_login and not logged_in:
+        reason += " No user logged in to Flex this month, so no seat charge is due next cycle."
+    elif not by_login:
         reason += " This account has no Workers, so no seat charge is due next cycle."
     return DeflexRefused(
         reason,
@@ -233,6 +265,9 @@ def user_usage_refusal(
         projected_charge=projected,
         currency=currency,
         command=command,
+        seat_basis=seat_basis,
+        users=logged_in,
+        stops_charge=stops,
     )
 
 
@@ -242,16 +277,19 @@ def file_request(
     intent: str,
     actor: Actor,
     at: datetime,
-    workers: Sequence[Worker],
+    workers: Sequence[NamedWorker],
     seat_price: Decimal | int | str,
     *,
     currency: str = "USD",
     checklist: Sequence[Finding] = (),
+    seat_basis: str = "login",
+    users: Sequence[str] = (),
 ) -> DeflexRequest:
     """File a draft request for ``account`` on ``plan``; refuse what SPEC section 5 refuses.
 
-    ``workers`` and ``seat_price`` are used only to answer a User + Usage account (see
-    :func:`user_usage_refusal`). ``checklist`` records the findings shown to the account.
+    ``workers``, ``users``, ``seat_price`` and ``seat_basis`` (the catalog's, for User + Usage)
+    are used only to answer a User + Usage account (see :func:`user_usage_refusal`).
+    ``checklist`` records the findings shown to the account.
     """
     _require(actor, "account", "file a deflexification request", _ACCOUNT_ONLY)
     if not ACCOUNT_SID.match(account):
@@ -261,7 +299,9 @@ def file_request(
     if intent not in INTENTS:
         raise DeflexRefused(f"unknown intent {intent!r}; expected one of: {', '.join(INTENTS)}")
     if plan not in ELIGIBLE_PLANS:
-        raise user_usage_refusal(account, workers, seat_price, currency)
+        raise user_usage_refusal(
+            account, workers, seat_price, currency, seat_basis=seat_basis, users=users
+        )
     at = _utc(at, "time")
     entry = AuditEntry("file", None, "draft", actor.name, actor.role, at, f"intent {intent}")
     return DeflexRequest(

@@ -65,6 +65,10 @@ class FlexInstance:
     def month_segments(self, month: Month) -> list[Segment]:
         return self.segments(month.start, month.end)
 
+    def enabled_after(self, moment: datetime) -> datetime | None:
+        """When a plan next comes into force after ``moment`` (None: never)."""
+        return next((p.start for p in self.periods if p.start > moment and p.plan), None)
+
 
 def month_start(day: date) -> datetime:
     """Midnight UTC at the start of ``day``."""
@@ -123,14 +127,57 @@ def check_change(
             )
         ]
     if action == "switch" and current is None:
+        return _switch_without_plan(settings, account, instance, to, effective, today)
+    facts = change_facts(account, current, action, to, effective, today)
+    return refusals(settings.rules, facts)
+
+
+def _switch_without_plan(
+    settings: FlexSettings,
+    account: Account,
+    instance: FlexInstance | None,
+    to: str,
+    effective: date,
+    today: date | None,
+) -> list[Refusal]:
+    """A switch dated when no plan is in force. Dated before Flex was enabled (the instance
+    has a plan later), "not enabled" would be false: the catalog's rules judge the date (a
+    past date names the past-date rule), and only when none refuses is the answer when Flex
+    starts."""
+    later = instance.enabled_after(month_start(effective)) if instance else None
+    if later is None:
         return [
             Refusal(
                 "not-enabled",
                 "Flex is not enabled on this account; use 'ratecard flex enable' first",
             )
         ]
-    facts = change_facts(account, current, action, to, effective, today)
-    return refusals(settings.rules, facts)
+    refused = refusals(settings.rules, change_facts(account, None, "switch", to, effective, today))
+    return refused or [
+        Refusal(
+            "not-enabled",
+            f"Flex is enabled on this account only from {later.date().isoformat()}: a plan "
+            "switch can take effect from then on",
+        )
+    ]
+
+
+def no_plan_possible(settings: FlexSettings, account: Account) -> list[Refusal]:
+    """The refusals that leave ``account`` no Flex plan at all, judged on the account alone
+    (enabling each plan on the 1st of a month); empty when some plan is possible.
+
+    The refusals shared by every plan when there are any (the shipped catalog has a rule that
+    says so plainly), else each plan's refusals.
+    """
+    first = date(2000, 1, 1)  # any 1st of a month: no date rule applies without ``today``
+    per_plan = [
+        refusals(settings.rules, change_facts(account, None, "enable", plan, first))
+        for plan in PLAN_IDS
+    ]
+    if not all(per_plan):
+        return []
+    shared = [r for r in per_plan[0] if all(r in other for other in per_plan[1:])]
+    return shared or list(dict.fromkeys(r for each in per_plan for r in each))
 
 
 def apply_flex_change(

@@ -9,6 +9,9 @@
 * User + Usage, ``login`` basis: unique users with at least one login in the interval, any role.
 * User + Usage, ``worker_exists`` basis: workers that existed at any moment of the interval; a
   worker deleted during month M is a seat in M and not from M+1.
+
+:func:`next_cycle_seats` projects next month's User + Usage seats under either basis, and
+:func:`seat_charge` says in a customer's words what a seat is and what stops its charge.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from ratecard.billing.periods import Month
 from ratecard.money import D, quotient
 from ratecard.usage.events import (
     Event,
@@ -162,3 +166,40 @@ def existing_workers(
             members.append(worker)
             ids.append(event_id)
     return SeatCount(D(len(members)), tuple(sorted(members)), tuple(ids))
+
+
+#: Per seat basis of User + Usage: what a seat is, and what stops its charge from next month.
+#: The sources disagree on what a seat is (SPEC section 2), so the remedy a customer is told
+#: must follow the catalog's basis: deleting Workers does nothing under ``login``.
+_SEAT_CHARGE = {
+    "login": (
+        "each user who logs in to Flex in a month",
+        "the charge stops from the next month for users who do not log in again, and removing "
+        "a user's Flex access stops it for good; deleting TaskRouter Workers does not stop it",
+    ),
+    "worker_exists": (
+        "each TaskRouter Worker that exists during a month",
+        "delete the Workers and the seat charge stops from the next billing cycle",
+    ),
+}
+
+
+def seat_charge(basis: str) -> tuple[str, str]:
+    """(what a User + Usage seat is, what stops its charge) under seat basis ``basis``."""
+    if basis not in _SEAT_CHARGE:
+        raise ValueError(f"User + Usage seats are counted by login or worker_exists, not {basis!r}")
+    return _SEAT_CHARGE[basis]
+
+
+def next_cycle_seats(basis: str, events: Iterable[Event], account: str, month: Month) -> SeatCount:
+    """The User + Usage seats of ``account`` next month if nothing changes, seen from ``month``.
+
+    ``login``: the users who logged in during ``month`` (each is charged next month if they log
+    in again); ``worker_exists``: the workers still existing at the start of next month (a
+    deletion recorded this month stops the charge).
+    """
+    seat_charge(basis)  # refuse an unknown basis before counting
+    if basis == "login":
+        return login_users(events, account, month.start, month.end)
+    following = month.next()
+    return existing_workers(events, account, following.start, following.end)

@@ -10,10 +10,12 @@ workspace from the account's resources.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
 from ratecard.deflex.checklist import checklist as compute_checklist
 from ratecard.deflex.resources import AccountResources, parse_resources, without_flex_workspace
@@ -21,6 +23,7 @@ from ratecard.deflex.serialize import checklist_json, request_from_json, request
 from ratecard.deflex.workflow import (
     Actor,
     DeflexRequest,
+    SeatWorker,
     submit,
 )
 from ratecard.deflex.workflow import accept_billing_change as accept_step
@@ -29,6 +32,8 @@ from ratecard.deflex.workflow import process as process_step
 from ratecard.deflex.workflow import reject as reject_step
 from ratecard.deflex.workflow import withdraw as withdraw_step
 from ratecard.errors import DeflexRefused, NotFoundError, PermissionDenied
+from ratecard.flex.seats import next_cycle_seats
+from ratecard.service.invoices import load_events
 from ratecard.service.settings import Settings
 from ratecard.service.support import is_support_user
 from ratecard.store.database import Database, retrying
@@ -80,13 +85,38 @@ def checklist(db: Database, sid: str) -> dict[str, Any]:
     return checklist_json(compute_checklist(sid, resources))
 
 
-def _seat_price(settings: Settings | None, at: datetime) -> tuple[Decimal, str]:
+@dataclass(frozen=True)
+class _Seats:
+    """The catalog's User + Usage seat: its price, currency and basis (SPEC section 2)."""
+
+    price: Decimal
+    currency: str
+    basis: str
+
+
+def _seat_terms(settings: Settings | None, at: datetime) -> _Seats:
     catalog = load_catalog((settings or Settings.from_env()).catalog)
     price = catalog.at(at).charge_for(SEAT_CATEGORY, None)
     rate = getattr(price, "rate", None)
     if not isinstance(rate, Decimal):
         raise DeflexRefused(f"the catalog has no per-unit price for {SEAT_CATEGORY}")
-    return rate, catalog.currency
+    basis = catalog.flex.plans["user-usage"].seat_basis if catalog.flex else "login"
+    return _Seats(rate, catalog.currency, basis)
+
+
+def _next_cycle(
+    uow: UnitOfWork, sid: str, at: datetime, basis: str, resources: AccountResources
+) -> tuple[list[SeatWorker], list[str]]:
+    """(workers, users) the account would be charged a seat for next cycle, by ``basis``:
+    counted from its events as the invoice counts them; workers named as the resources name
+    them."""
+    month = Month.of(at)
+    seats = next_cycle_seats(basis, load_events(uow, [sid], month), sid, month)
+    if basis == "login":
+        return [], list(seats.members)
+    names = {w.sid: w.friendly_name for w in resources.workers}
+    unnamed = "not in the imported resources"
+    return [SeatWorker(m, names.get(m, unnamed)) for m in seats.members], []
 
 
 def _answer(request_id: int, request: DeflexRequest) -> dict[str, Any]:
@@ -106,10 +136,10 @@ def file_request(
     """File a request; with ``accept_billing_change`` also accept it and submit it.
 
     Refused (DeflexRefused) for an account without Flex, with a request already open, or on
-    User + Usage (with the workers that would be charged next cycle and the command to delete
-    them).
+    User + Usage (with the seats that would be charged next cycle under the catalog's seat
+    basis, users who logged in this month or Workers, and what stops the charge).
     """
-    seat_price, currency = _seat_price(settings, at)
+    terms = _seat_terms(settings, at)
 
     def work() -> dict[str, Any]:
         with UnitOfWork(db) as uow:
@@ -137,16 +167,22 @@ def file_request(
                     "wait for support to process it"
                 )
             resources = _resources(uow, sid)
+            workers: list[SeatWorker] = []
+            users: list[str] = []
+            if plan == "user-usage":  # only its refusal projects seats
+                workers, users = _next_cycle(uow, sid, at, terms.basis, resources)
             request = file_draft(
                 sid,
                 plan,
                 intent,
                 who,
                 at,
-                resources.workers,
-                seat_price,
-                currency=currency,
+                workers,
+                terms.price,
+                currency=terms.currency,
                 checklist=compute_checklist(sid, resources),
+                seat_basis=terms.basis,
+                users=users,
             )
             if accept_billing_change:
                 request = submit(accept_step(request, who, at), who, at)

@@ -21,7 +21,9 @@ from ratecard.flex.history import (
     apply_flex_change,
     check_change,
     next_month_start,
+    no_plan_possible,
 )
+from ratecard.flex.rules import Refusal
 from ratecard.flex.schema import PLAN_IDS, FlexSettings
 from ratecard.service.deflex import forget_workers
 from ratecard.service.ingest import Outcome, ingest_batch
@@ -51,6 +53,17 @@ def _time(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _refusals_json(refusals: list[Refusal]) -> list[dict[str, str]]:
+    return [{"rule": r.rule, "explanation": r.explanation} for r in refusals]
+
+
+def no_plan_json(flex: FlexSettings, account: Account) -> dict[str, Any]:
+    """``no_plan_possible`` and the rules that leave the account no Flex plan at all (a
+    subaccount created with Flex), said once rather than only plan by plan."""
+    refused = no_plan_possible(flex, account)
+    return {"no_plan_possible": bool(refused), "no_plan_refusals": _refusals_json(refused)}
+
+
 def status_of(
     flex: FlexSettings, account: Account, instance: FlexInstance | None, today: date
 ) -> dict[str, Any]:
@@ -66,7 +79,7 @@ def status_of(
             "allowed": not refusals,
             "action": action,
             "effective": effective.isoformat(),
-            "refusals": [{"rule": r.rule, "explanation": r.explanation} for r in refusals],
+            "refusals": _refusals_json(refusals),
         }
     return {
         "account": account.sid,
@@ -78,6 +91,7 @@ def status_of(
             for p in (instance.periods if instance else ())
         ],
         "options": options,
+        **no_plan_json(flex, account),
     }
 
 
@@ -132,7 +146,7 @@ def compare(
     settings: Settings | None = None,
 ) -> dict[str, Any]:
     """The plan advisor for a stored account: ``{"account", "month", "options": [...]}``."""
-    catalog, _ = _catalog(settings)
+    catalog, flex = _catalog(settings)
     with UnitOfWork(db) as uow:
         account = _account(uow, sid)
         accounts = uow.accounts.list()
@@ -141,7 +155,12 @@ def compare(
         events = load_events(uow, members, month)
         instances = load_instances(uow)
     options = compare_options(catalog, accounts, events, instances, sid, month, today)
-    return {"account": sid, "month": str(month), "options": [option_json(o) for o in options]}
+    return {
+        "account": sid,
+        "month": str(month),
+        "options": [option_json(o) for o in options],
+        **no_plan_json(flex, account),
+    }
 
 
 def delete_workers(
