@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from ratecard.accounts import Account, billing_accounts
 from ratecard.billing.invoice import Invoice, assemble_invoice
@@ -15,6 +16,7 @@ from ratecard.flex.history import FlexInstance
 from ratecard.rating.engine import rate
 from ratecard.rating.parts import Part
 from ratecard.usage.events import Event
+from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
 
@@ -25,16 +27,21 @@ def bill_month(
     month: Month,
     only: str | None = None,
     flex: Mapping[str, FlexInstance] | None = None,
+    phases: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Invoice]:
     """Draft invoices of every billing account (or only ``only``) for ``month``.
 
     ``events`` may span other months: number purchases before the month drive its
     anniversary charges, Flex history drives seats and free hours; other events outside the
-    month are ignored. ``flex`` maps account sids to their Flex instances. Same inputs, same
-    output.
+    month are ignored. ``flex`` maps account sids to their Flex instances. ``phases`` maps
+    (account, event id) to the billing phase of that event's usage (absent: 0); usage of a
+    later phase is rated after all usage of earlier ones (:attr:`Usage.phase`). Same inputs,
+    same output.
     """
     owners = billing_accounts(accounts)
     usages = normalize(events, catalog.categories, month.start, month.end)
+    if phases:
+        usages = [_phased(usage, phases) for usage in usages]
     included: list[Part] = []
     if flex:
         if catalog.flex is None:
@@ -54,6 +61,15 @@ def bill_month(
             assemble_invoice(account, members, parts.get(account.sid, []), month, catalog)
         )
     return invoices
+
+
+def _phased(usage: Usage, phases: Mapping[tuple[str, str], int]) -> Usage:
+    """``usage`` in the phase of the event it came from (a number charge's id is the
+    purchase's id plus ``@YYYY-MM-DD``)."""
+    phase = phases.get((usage.account, usage.event_id))
+    if phase is None:
+        phase = phases.get((usage.account, usage.event_id.rpartition("@")[0]), 0)
+    return replace(usage, phase=phase) if phase else usage
 
 
 def invoice_members(accounts: Sequence[Account], account: Account) -> list[Account]:

@@ -41,7 +41,7 @@ from ratecard.rating.parts import Part
 from ratecard.rating.tiers import tier_of
 from ratecard.usage.metered import Usage
 
-OrderKey = tuple[datetime, str, str]
+OrderKey = tuple[int, datetime, str, str]
 
 
 @dataclass

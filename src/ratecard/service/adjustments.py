@@ -1,19 +1,20 @@
 """Adjustment lines: late usage of a finalized month, billed on a later invoice. Pure.
 
 A finalized invoice never changes. When a later month is invoiced, each finalized earlier
-month that has events stored after it was generated is billed again with all its events; the
-difference from what was already billed for it (the finalized invoice plus adjustment lines
-on later finalized invoices) becomes lines of kind ``adjustment`` carrying the original month.
+month with events that no finalized invoice bills is rated twice: from what is billed, and
+with the late events rated after all of it (:func:`ratecard.service.invoices._adjusted`). The
+difference becomes lines of kind ``adjustment`` carrying the original month: only the late
+events' own units, at the tier position the month had reached.
 
 Money in the invoice currency. Per line key (category, kind, pool, tier, unit price):
 ``precise_amount`` is the exact difference of precise amounts and ``amount`` the difference of
-the rounded amounts, so (finalized total + adjustments) equals the re-billed month's total and
-no rounding happens twice. The invoice total stays the sum of rounded lines.
+the rounded amounts, so no rounding happens twice. The invoice total stays the sum of rounded
+lines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -80,11 +81,6 @@ def lines_for(doc: Doc, account: str | None) -> list[Doc]:
         if part["account"] == account:
             return list(part["lines"])
     return []
-
-
-def adjustments_of(original_month: str, docs: Iterable[Doc]) -> list[Doc]:
-    """Filter: the adjustment lines for ``original_month`` among ``docs``' lines."""
-    return [line for line in docs if line.get("original_month") == original_month]
 
 
 def with_adjustments(

@@ -38,6 +38,7 @@ import polars as pl
 from sqlalchemy import Table, insert, select, text
 
 from ratecard.accounts import Account, billing_accounts
+from ratecard.billing import coverage
 from ratecard.billing.invoice import Line
 from ratecard.billing.monthly import bill_month
 from ratecard.billing.periods import Month
@@ -137,13 +138,17 @@ def store_documents(
             )
         )
     )
-    finalized = set(
-        session.scalars(
-            select(InvoiceRow.account_sid).where(
-                InvoiceRow.month < str(month), InvoiceRow.status == "finalized"
+    finalized = {
+        owner
+        for owner, other, billed in session.execute(
+            select(InvoiceRow.account_sid, InvoiceRow.month, InvoiceRow.coverage).where(
+                InvoiceRow.status == "finalized"
             )
         )
-    )
+        # a later month's invoice matters when it bills events of this month or an earlier
+        # one (it adjusted a month since voided)
+        if other < str(month) or min(coverage.parse(billed), default=other) <= str(month)
+    }
     results: list[Generated] = []
     new: list[tuple[dict[str, Any], Doc]] = []
     for doc in docs:
@@ -160,6 +165,7 @@ def store_documents(
             "document": rendered(doc),
             "through_seq": through,
             "basis": "",
+            "coverage": coverage.render({str(month): coverage.upto(through)}),
             "generated_at": now,
             "finalized_at": None,
             "voided_at": None,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ratecard.accounts import Account
+from ratecard.billing import coverage
 from ratecard.billing.invoice import assemble_invoice
 from ratecard.billing.monthly import bill_month, invoice_members
 from ratecard.billing.periods import Month
@@ -29,7 +30,6 @@ from ratecard.money import D
 from ratecard.service.adjustments import (
     Doc,
     adjustment_lines,
-    adjustments_of,
     lines_for,
     with_adjustments,
 )
@@ -167,13 +167,24 @@ def _store(
     through: int,
     now: datetime,
 ) -> Generated:
+    """Store ``doc`` (the month rated from every stored event up to ``through``) as the draft.
+
+    What finalized invoices already bill is left out (:mod:`ratecard.billing.coverage`): a
+    month voided and regenerated after a later invoice adjusted some of its events is rated
+    without them, and each earlier finalized month with events no finalized invoice bills
+    gets adjustment lines for exactly those events.
+    """
     owner = doc["account"]
     existing = uow.invoices.current(owner, str(month))
     if existing is not None and existing.status == "finalized":
         stored = json.loads(existing.document)
         return Generated(owner, str(month), "finalized", stored["total"], stored["currency"])
-    earlier = uow.invoices.finalized_before(owner, str(month))
-    doc = _adjusted(uow, catalog, accounts, doc, earlier)
+    basis = _basis_of(uow.invoices.finalized(owner), str(month))
+    elsewhere = coverage.covered((inv.coverage for inv in basis), str(month))
+    own = coverage.subtract(coverage.upto(through), elsewhere)
+    if elsewhere:
+        doc = _rebill(uow, catalog, accounts, owner, month, own)
+    doc, billed = _adjusted(uow, catalog, accounts, doc, month, basis, through)
     text = render(doc)
     values: dict[str, Any] = {
         "account_sid": owner,
@@ -182,7 +193,8 @@ def _store(
         "total": D(doc["total"]),
         "document": text,
         "through_seq": through,
-        "basis": _basis(earlier),
+        "basis": _basis(basis),
+        "coverage": coverage.render({str(month): own, **billed}),
         "generated_at": now,
     }
     lines = _line_values(doc)
@@ -195,8 +207,40 @@ def _store(
     return Generated(owner, str(month), action, doc["total"], doc["currency"])
 
 
-def _basis(earlier: Sequence[StoredInvoice]) -> str:
-    return ",".join(str(inv.id) for inv in earlier)
+def _basis_of(finalized: Sequence[StoredInvoice], month: str) -> list[StoredInvoice]:
+    """The finalized invoices a draft of ``month`` is computed against: every earlier
+    month's, and any other that bills events of this month or an earlier one (a later month
+    that adjusted a month since voided)."""
+    return [
+        inv for inv in finalized if inv.month < month or min(inv.coverage, default=month) <= month
+    ]
+
+
+def _basis(basis: Sequence[StoredInvoice]) -> str:
+    return ",".join(str(i) for i in sorted(inv.id for inv in basis))
+
+
+def _stored_events(
+    uow: UnitOfWork, members: Sequence[str], month: Month
+) -> list[tuple[int, Event]]:
+    """(seq, event) of the stored events bearing on ``month``, in storage order."""
+    rows = uow.events.for_billing_with_seq(members, month.start, month.end)
+    return [(seq, parse_event(json.loads(body), "stored event")) for seq, body in rows]
+
+
+def _rebill(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    owner: str,
+    month: Month,
+    ranges: coverage.Ranges,
+) -> Doc:
+    """``owner``'s ``month`` rated from the stored events in ``ranges`` alone."""
+    rows = _stored_events(uow, _members(accounts, owner), month)
+    events = [event for seq, event in rows if coverage.contains(ranges, seq)]
+    (invoice,) = bill_month(catalog, accounts, events, month, owner, load_instances(uow))
+    return invoice_to_dict(invoice)
 
 
 def _adjusted(
@@ -204,36 +248,76 @@ def _adjusted(
     catalog: Catalog,
     accounts: Sequence[Account],
     doc: Doc,
-    earlier: Sequence[StoredInvoice],
-) -> Doc:
-    """``doc`` plus adjustment lines for late events of earlier finalized months."""
+    month: Month,
+    basis: Sequence[StoredInvoice],
+    through: int,
+) -> tuple[Doc, dict[str, coverage.Ranges]]:
+    """``doc`` plus adjustment lines for late events of earlier finalized months, and the
+    ranges of those events per month.
+
+    An earlier month's late events are the events bearing on it that no finalized invoice
+    bills. They are priced after everything the month's finalized invoices bill (a later
+    :attr:`~ratecard.usage.metered.Usage.phase`), so they take the tier position the month had
+    reached when it was finalized and nothing already billed is re-priced: the adjustment is
+    the month rated with them minus the month rated without them, line by line, for the
+    invoice and for each account of its breakdown (see :mod:`ratecard.service.adjustments`).
+    """
     owner = doc["account"]
     members = _members(accounts, owner)
-    docs = {inv.month: json.loads(inv.document) for inv in earlier}
     main: list[Doc] = []
     per_account: dict[str, list[Doc]] = {}
-    for inv in earlier:
-        past = Month.parse(inv.month)
-        if not uow.events.stored_after(members, inv.through_seq, past.start, past.end):
+    billed: dict[str, coverage.Ranges] = {}
+    for name in sorted({inv.month for inv in basis if inv.month < str(month)}):
+        past = Month.parse(name)
+        billers = [inv.coverage[name] for inv in basis if name in inv.coverage]
+        late = coverage.subtract(
+            coverage.upto(through), coverage.merged(r for b in billers for r in b)
+        )
+        if not uow.events.stored_in(members, late, past.start, past.end):
             continue
-        events = load_events(uow, members, past)
-        (again,) = bill_month(catalog, accounts, events, past, owner, load_instances(uow))
-        rebilled = invoice_to_dict(again)
-        later = [d for m, d in docs.items() if m > inv.month]
-        for account in [None, *(p["account"] for p in rebilled["subaccounts"])]:
-            billed = lines_for(docs[inv.month], account) + adjustments_of(
-                inv.month, [line for d in later for line in lines_for(d, account)]
-            )
+        before, after = _late_months(uow, catalog, accounts, owner, past, billers, late)
+        for account in [None, *(p["account"] for p in after["subaccounts"])]:
             extra = adjustment_lines(
-                lines_for(rebilled, account), billed, inv.month, doc["currency"]
+                lines_for(after, account), lines_for(before, account), name, doc["currency"]
             )
             if account is None:
                 main.extend(extra)
             elif extra:
                 per_account.setdefault(account, []).extend(extra)
+        billed[name] = late
     if not main and not per_account:
-        return doc
-    return with_adjustments(doc, main, per_account, doc["currency"])
+        return doc, billed
+    return with_adjustments(doc, main, per_account, doc["currency"]), billed
+
+
+def _late_months(
+    uow: UnitOfWork,
+    catalog: Catalog,
+    accounts: Sequence[Account],
+    owner: str,
+    month: Month,
+    billers: Sequence[coverage.Ranges],
+    late: coverage.Ranges,
+) -> tuple[Doc, Doc]:
+    """``month`` rated from what ``billers`` bill (each in its own phase, in order), and the
+    same with the events in ``late`` rated after all of it."""
+    billed: list[Event] = []
+    everything: list[Event] = []
+    phases: dict[tuple[str, str], int] = {}
+    for seq, event in _stored_events(uow, _members(accounts, owner), month):
+        phase = next((i for i, r in enumerate(billers) if coverage.contains(r, seq)), None)
+        if phase is not None:
+            billed.append(event)
+        elif coverage.contains(late, seq):
+            phase = len(billers)
+        else:
+            continue
+        everything.append(event)
+        phases[(event.account, event.id)] = phase
+    flex = load_instances(uow)
+    (before,) = bill_month(catalog, accounts, billed, month, owner, flex, phases)
+    (after,) = bill_month(catalog, accounts, everything, month, owner, flex, phases)
+    return invoice_to_dict(before), invoice_to_dict(after)
 
 
 def _line_values(doc: Doc) -> list[LineValues]:
@@ -269,10 +353,12 @@ def finalize(db: Database, month: Month, account: str, now: datetime | None = No
                     f"the {month} invoice of {account} is already {invoice.status}; "
                     "only a draft can be finalized"
                 )
-            if _basis(uow.invoices.finalized_before(account, str(month))) != invoice.basis:
+            basis = _basis_of(uow.invoices.finalized(account), str(month))
+            if _basis(basis) != invoice.basis:
                 raise StateError(
-                    f"the {month} draft of {account} is stale: an earlier month was finalized "
-                    "since it was generated; run 'ratecard invoices generate' again"
+                    f"the {month} draft of {account} is stale: an invoice it was computed "
+                    "against was finalized or voided since it was generated; run 'ratecard "
+                    "invoices generate' again"
                 )
             uow.invoices.set_status(invoice.id, "draft", "finalized", now or datetime.now(UTC))
             uow.commit()

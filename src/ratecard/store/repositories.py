@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -32,6 +32,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ratecard.accounts import Account
+from ratecard.billing import coverage
+from ratecard.billing.coverage import Coverage, Ranges
 from ratecard.store.tables import AccountRow, EventRow, InvoiceLineRow, InvoiceRow
 from ratecard.usage.events import NewEvent
 
@@ -67,6 +69,7 @@ class StoredInvoice:
     generated_at: datetime
     finalized_at: datetime | None
     voided_at: datetime | None
+    coverage: Coverage = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -333,6 +336,24 @@ class EventRepository:
         )
         return [(number, body) for number, body in self.session.execute(query)]
 
+    def for_billing_with_seq(
+        self, accounts: Sequence[str], start: datetime, end: datetime
+    ) -> list[tuple[int, str]]:
+        """(seq, canonical JSON) of :meth:`for_billing`'s selection, in storage order."""
+        return self.for_billing_after(accounts, 0, start, end)
+
+    def stored_in(
+        self, accounts: Sequence[str], ranges: Ranges, start: datetime, end: datetime
+    ) -> bool:
+        """Whether an event bearing on ``[start, end)`` has a sequence number in ``ranges``."""
+        if not ranges:
+            return False
+        within = or_(*(and_(EventRow.seq > lo, EventRow.seq <= hi) for lo, hi in ranges))
+        query = select(EventRow.seq).where(
+            EventRow.account_sid.in_(accounts), within, _bears_on(start, end)
+        )
+        return self.session.scalar(query.limit(1)) is not None
+
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(EventRow)) or 0
 
@@ -378,6 +399,7 @@ def _stored(row: InvoiceRow) -> StoredInvoice:
         document=row.document,
         through_seq=row.through_seq,
         basis=row.basis,
+        coverage=coverage.parse(row.coverage),
         generated_at=row.generated_at,
         finalized_at=row.finalized_at,
         voided_at=row.voided_at,
@@ -437,6 +459,15 @@ class InvoiceRepository:
                 InvoiceRow.status == "finalized",
             )
             .order_by(InvoiceRow.month)
+        )
+        return [_stored(row) for row in rows]
+
+    def finalized(self, account: str) -> list[StoredInvoice]:
+        """Every finalized invoice of ``account``, in the order they were generated."""
+        rows = self.session.scalars(
+            select(InvoiceRow)
+            .where(InvoiceRow.account_sid == account, InvoiceRow.status == "finalized")
+            .order_by(InvoiceRow.through_seq, InvoiceRow.id)
         )
         return [_stored(row) for row in rows]
 

@@ -86,7 +86,8 @@ class InvoiceRow(Base):
 
     ``document`` never changes once ``status`` is ``finalized``. ``through_seq`` is the highest
     event ``seq`` the document includes; ``basis`` lists the finalized invoices (ids) whose
-    adjustments it took into account, so a stale draft cannot be finalized.
+    adjustments it took into account, so a stale draft cannot be finalized. ``coverage`` says
+    which stored events it bills, per month (:mod:`ratecard.billing.coverage`, as JSON).
     """
 
     __tablename__ = "invoices"
@@ -110,6 +111,7 @@ class InvoiceRow(Base):
     document: Mapped[str] = mapped_column(Text)
     through_seq: Mapped[int] = mapped_column(BigInteger)
     basis: Mapped[str] = mapped_column(Text)
+    coverage: Mapped[str] = mapped_column(Text, server_default="{}")
     generated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
