@@ -60,7 +60,11 @@ def serve(
     except RatecardError as exc:
         fail(str(exc))
     url = f"http://{host}:{port}"
-    out.print(f"ratecard API on {url}  (docs {url}/docs, store {db.safe_url})", highlight=False)
+    out.print(
+        f"ratecard API on {url}  (docs {url}/docs, store {db.safe_url})",
+        highlight=False,
+        soft_wrap=True,  # one line whatever the store's path: scripts and the README read it
+    )
     for cred in issued:
         out.print(f"  {cred.name}: {cred.sid}  auth token {cred.token}", highlight=False)
     if issued:
