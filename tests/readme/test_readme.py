@@ -370,3 +370,49 @@ def test_every_console_block_of_the_readme_prints_what_the_readme_prints(
             print(f"  skipped {skipped}")
     assert results.read_bytes() == results_before, "a README command changed bench/RESULTS.md"
     assert not run.failures, "\n\n".join(run.failures)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "ok"),
+    [
+        (["a", "b"], ["a", "b"], True),
+        (["a", "b"], ["a", "b", "c"], False),  # unprinted lines are not elided by default
+        (["a", "..."], ["a", "b", "c"], True),
+        (["...", "c"], ["c"], True),  # ``...`` may stand for no line
+        (["a", "...", "c"], ["a", "x", "y", "c"], True),
+        (["a", "...", "c"], ["a", "x", "y"], False),
+        (['{"x": 1, ...'], ['{"x": 1, "y": 2}'], True),
+        (['{"x": 1, ...'], ['{"x": 2, "y": 2}'], False),
+        (["a"], ["b"], False),
+    ],
+)
+def test_the_matching_rule(expected: list[str], actual: list[str], ok: bool) -> None:
+    assert matches(expected, actual) is ok
+
+
+def test_directives_belong_to_the_block_right_after_them() -> None:
+    text = (
+        "## One\n<!-- readme-test: skip why -->\n\n```console\nmake x\n```\n"
+        "<!-- readme-test: vary seconds -->\nprose in between\n```console\n$ echo hi \\\n"
+        "  there\nhi there\n```\n"
+    )
+    first, second = parse(text)
+    assert first.directives == {"skip": "why"}
+    assert first.commands == []
+    assert second.directives == {}
+    assert [(c.text, c.expected) for c in second.commands] == [
+        ("echo hi \\\n  there", ["hi there"])
+    ]
+    assert second.section == "One"
+
+
+def test_tokens_are_normalized_and_carried_into_later_commands(tmp_path: Path) -> None:
+    norm = Normalizer(tmp_path, port=4321)
+    readme, ours = "a" * 32, "b" * 32
+    norm.learn_tokens(f"auth token {readme}", f"auth token {ours}")
+    assert norm.command(f"curl -u AC:{readme} http://127.0.0.1:8000/x") == (
+        f"curl -u AC:{ours} http://127.0.0.1:4321/x"
+    )
+    assert norm.actual(f"auth token: {ours} at 127.0.0.1:4321", [], {}) == (
+        "auth token: <token> at 127.0.0.1:8000"
+    )
