@@ -123,3 +123,20 @@ def test_resources_of_a_book_are_stored_for_the_deflex_checklist(
     assert from_book["findings"]
     with UnitOfWork(db) as uow:
         assert uow.resources.get(sid) is not None
+
+
+def test_a_deflexification_before_the_first_plan_is_refused_not_a_traceback(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    sid = "ACf1d0f1d0f1d0f1d0f1d0f1d0f1d0f1d0"
+    (tmp_path / "events.jsonl").write_text("")
+    (tmp_path / "book.toml").write_text(
+        f'events = "events.jsonl"\n[[accounts]]\nsid = "{sid}"\nname = "Early"\n'
+        'created = "2025-09-01"\ncreated_with_flex = true\n'
+        f'[[flex]]\naccount = "{sid}"\nplan = "named-user"\neffective = "2026-03-01"\n'
+        f'[[deflexifications]]\naccount = "{sid}"\nintent = "stop_billing"\n'
+        'effective = "2026-01-16T00:00:00Z"\n'
+    )
+    with pytest.raises(StateError, match="before its first Flex plan"):
+        books.load(db, load_book(tmp_path / "book.toml"), settings)
+    assert counts(db)["accounts"] == 0

@@ -117,6 +117,11 @@ def _processed(book: Book, removal: BookDeflex, now: datetime) -> DeflexRequest:
     """The deflexification as a processed request, its audit trail naming the book."""
     instance = book.flex[removal.account]
     before = [p.plan for p in instance.periods if p.start < removal.effective and p.plan]
+    if not before:
+        raise StateError(
+            f"{book.path}: the deflexification of {removal.account} at "
+            f"{removal.effective.isoformat()} is before its first Flex plan: nothing to remove"
+        )
     note = f"loaded from {book.path.name}: effective {removal.effective.isoformat()}"
     entry = AuditEntry("process", None, "processed", BOOK_ACTOR, "support", now, note)
     return DeflexRequest(
