@@ -31,6 +31,18 @@ def counts(db: Database) -> dict[str, int]:
         }
 
 
+def flex_book(folder: Path, sid: str, since: str, more: str) -> Path:
+    """A one-account book created with Flex, on Named User ``since``, plus ``more`` TOML."""
+    (folder / "events.jsonl").write_text("")
+    book = folder / "book.toml"
+    book.write_text(
+        f'events = "events.jsonl"\n\n[[accounts]]\nsid = "{sid}"\nname = "Flexy"\n'
+        'created = "2025-01-01"\ncreated_with_flex = true\n\n'
+        f'[[flex]]\naccount = "{sid}"\nplan = "named-user"\neffective = "{since}"\n\n{more}'
+    )
+    return book
+
+
 @pytest.mark.parametrize(
     ("book", "total"),
     [("acme", "181.08"), ("flex-deflexified", "450.98"), ("flex-user-usage", "212.59")],
@@ -104,12 +116,8 @@ def test_resources_of_a_book_are_stored_for_the_deflex_checklist(
 ) -> None:
     sid = "AC5f3b2c9d8e7a6b5c4d3e2f1a0b9c8d7e"  # the fixture export's account
     shutil.copy(FIXTURES / "acme_flex_resources.json", tmp_path / "resources.json")
-    (tmp_path / "events.jsonl").write_text("")
-    (tmp_path / "book.toml").write_text(
-        f'events = "events.jsonl"\n\n[[accounts]]\nsid = "{sid}"\nname = "Flexy"\n'
-        'created = "2025-01-01"\ncreated_with_flex = true\n\n'
-        f'[[flex]]\naccount = "{sid}"\nplan = "named-user"\neffective = "2025-01-01"\n\n'
-        f'[[resources]]\naccount = "{sid}"\nfile = "resources.json"\n'
+    flex_book(
+        tmp_path, sid, "2025-01-01", f'[[resources]]\naccount = "{sid}"\nfile = "resources.json"\n'
     )
     report = books.load(db, load_book(tmp_path / "book.toml"), settings)
     assert report.resources[sid].startswith("stored (")
@@ -129,14 +137,8 @@ def test_a_deflexification_before_the_first_plan_is_refused_not_a_traceback(
     db: Database, settings: Settings, tmp_path: Path
 ) -> None:
     sid = "ACf1d0f1d0f1d0f1d0f1d0f1d0f1d0f1d0"
-    (tmp_path / "events.jsonl").write_text("")
-    (tmp_path / "book.toml").write_text(
-        f'events = "events.jsonl"\n[[accounts]]\nsid = "{sid}"\nname = "Early"\n'
-        'created = "2025-09-01"\ncreated_with_flex = true\n'
-        f'[[flex]]\naccount = "{sid}"\nplan = "named-user"\neffective = "2026-03-01"\n'
-        f'[[deflexifications]]\naccount = "{sid}"\nintent = "stop_billing"\n'
-        'effective = "2026-01-16T00:00:00Z"\n'
-    )
+    removal = 'intent = "stop_billing"\neffective = "2026-01-16T00:00:00Z"\n'
+    flex_book(tmp_path, sid, "2026-03-01", f'[[deflexifications]]\naccount = "{sid}"\n{removal}')
     with pytest.raises(StateError, match="before its first Flex plan"):
         books.load(db, load_book(tmp_path / "book.toml"), settings)
     assert counts(db)["accounts"] == 0
