@@ -1,6 +1,7 @@
-"""``python -m bench``: kernel benchmarks; results are printed and appended to bench/RESULTS.md.
+"""``python -m bench``: kernel benchmarks; results are printed (``--record`` also appends them
+to bench/RESULTS.md, a tracked file: a run leaves the work tree clean unless asked).
 
-    python -m bench kernel --events 10000000 [--engine batch|reference] [--format json]
+    python -m bench kernel --events 10000000 [--engine batch|reference] [--format json] [--record]
     python -m bench generate --events 10000000
     python -m bench profile --events 10000000
     python -m bench close --events 1000000 --accounts 10000 --backend sqlite|postgresql \
@@ -180,7 +181,7 @@ def cmd_kernel(args: argparse.Namespace) -> None:
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "total": str(amount),
     }
-    if not args.no_record:
+    if args.record:
         record(result)
     emit(args, result)
 
@@ -193,8 +194,8 @@ def emit(args: argparse.Namespace, result: dict[str, object]) -> None:
         Console().print(result)
 
 
-KERNEL_SECTION = "## Runs (appended by `python -m bench kernel`)"
-CLOSE_SECTION = "## Month close runs (appended by `python -m bench close`)"
+KERNEL_SECTION = "## Runs (appended by `python -m bench kernel --record`)"
+CLOSE_SECTION = "## Month close runs (appended by `python -m bench close --record`)"
 CLOSE_HEADER = (
     "| date (UTC) | machine | versions | backend | path | events | accounts | setup s "
     "| close s | events/s | peak RSS MB | invoices | total |\n"
@@ -268,12 +269,12 @@ def cmd_close(args: argparse.Namespace) -> None:
         "invoices": len(generated),
         "total": str(sum((Decimal(g.total) for g in generated), Decimal(0))),
     }
-    if not args.no_record:
+    if args.record:
         record_close(result)
     emit(args, result)
 
 
-INGEST_SECTION = "## HTTP ingestion runs (appended by `python -m bench ingest`)"
+INGEST_SECTION = "## HTTP ingestion runs (appended by `python -m bench ingest --record`)"
 INGEST_HEADER = (
     "| date (UTC) | machine | versions | workers | clients | batch | events | sent (with "
     "resends) | duplicates | seconds | events/s | stored in db |\n"
@@ -300,7 +301,7 @@ def cmd_ingest(args: argparse.Namespace) -> None:
         "events_per_s": round(outcome.events_per_s),
         "stored_in_db": outcome.stored_in_db,
     }
-    if not args.no_record:
+    if args.record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
         row = (
             f"| {stamp} | {machine()} | {versions()} | {args.workers} | {args.clients} "
@@ -337,7 +338,11 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--seed", type=int, default=7)
         if name in ("kernel", "close", "ingest"):
             command.add_argument("--format", choices=["text", "json"], default="text")
-            command.add_argument("--no-record", action="store_true", help="do not append")
+            command.add_argument(
+                "--record", action="store_true", help="append the figures to bench/RESULTS.md"
+            )
+            # the default since recording became opt-in; still accepted for older scripts
+            command.add_argument("--no-record", action="store_true", help=argparse.SUPPRESS)
         if name == "kernel":
             command.add_argument("--engine", choices=["batch", "reference"], default="batch")
         if name in ("close", "close-setup"):

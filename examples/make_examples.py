@@ -199,6 +199,9 @@ def acme() -> None:
         }
     )
     _write(HERE / "acme" / "events.jsonl", events)
+    # the README's late event: a 10-minute July call imported after July was finalized
+    late = _c("call-late-1", ACME, "2026-07-30T16:00:00Z", "outbound", 600)
+    _write(HERE / "acme" / "late.jsonl", [late])
 
 
 def _u(id_: str, account: str, time: str, category: str, quantity: str) -> dict[str, object]:

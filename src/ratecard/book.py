@@ -6,6 +6,7 @@ reports every problem at once (file, line, field), like a catalog load.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -19,7 +20,15 @@ from ratecard.billing.invoice import Invoice
 from ratecard.billing.monthly import bill_month
 from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
-from ratecard.errors import BookError, EventError, PlanChangeRefusedError, Problem, RatecardError
+from ratecard.deflex.resources import AccountResources, parse_resources
+from ratecard.errors import (
+    BookError,
+    EventError,
+    PlanChangeRefusedError,
+    Problem,
+    RatecardError,
+    ResourcesError,
+)
 from ratecard.flex.history import FlexInstance, build_instance, remove_flex
 from ratecard.flex.seats import seat_charge
 from ratecard.usage.events import Event, dedupe, parse_event
@@ -63,6 +72,17 @@ class BookDeflex(BaseModel):
         return value.astimezone(UTC)
 
 
+class BookResources(BaseModel):
+    """An account's resources (Studio flows, TaskRouter workspaces, TwiML apps, workers,
+    numbers): a JSON file in the vendor's REST shapes, path relative to the book. Pricing
+    does not read them; ``ratecard book load`` stores them for the deflex checklist."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str
+    file: str
+
+
 class BookFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -71,6 +91,7 @@ class BookFile(BaseModel):
     accounts: list[BookAccount] = Field(min_length=1)
     flex: list[BookFlex] = Field(default_factory=list)
     deflexifications: list[BookDeflex] = Field(default_factory=list)
+    resources: list[BookResources] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,11 @@ class Book:
     accounts: tuple[Account, ...]
     events: tuple[Event, ...]
     flex: dict[str, FlexInstance] = field(default_factory=dict)
+    # what the book declares, as declared: a store keeps plan history and removals apart
+    history: dict[str, tuple[tuple[str, date], ...]] = field(default_factory=dict)
+    deflexifications: tuple[BookDeflex, ...] = ()
+    resources: dict[str, AccountResources] = field(default_factory=dict)
+    events_path: Path | None = None
 
     def invoices(self, month: Month, only: str | None = None) -> list[Invoice]:
         """Draft invoices of the book's billing accounts for ``month``."""
@@ -122,13 +148,55 @@ def load_book(path: Path) -> Book:
     )
     problems = check_accounts(accounts, where=f"{path.name}: accounts")
     catalog = load_catalog(parsed.catalog, relative_to=path.parent)
-    events, event_problems = _load_events(path.parent / parsed.events, {a.sid for a in accounts})
+    events_path = path.parent / parsed.events
+    events, event_problems = _load_events(events_path, {a.sid for a in accounts})
     problems += event_problems
     flex, flex_problems = _flex(parsed, accounts, catalog, path.name)
     problems += flex_problems
+    resources, resource_problems = _resources(parsed, path, {a.sid for a in accounts})
+    problems += resource_problems
     if problems:
         raise BookError(problems, where)
-    return Book(path, catalog, accounts, tuple(events), flex)
+    history: dict[str, list[tuple[str, date]]] = {}
+    for entry in sorted(parsed.flex, key=lambda e: e.effective):
+        history.setdefault(entry.account, []).append((entry.plan, entry.effective))
+    return Book(
+        path,
+        catalog,
+        accounts,
+        tuple(events),
+        flex,
+        {sid: tuple(changes) for sid, changes in history.items()},
+        tuple(parsed.deflexifications),
+        resources,
+        events_path,
+    )
+
+
+def _resources(
+    parsed: BookFile, path: Path, known: set[str]
+) -> tuple[dict[str, AccountResources], list[Problem]]:
+    found: dict[str, AccountResources] = {}
+    problems: list[Problem] = []
+    for i, entry in enumerate(parsed.resources):
+        where = f"{path.name}: resources[{i}]"
+        if entry.account not in known:
+            problems.append(Problem(where, "account is not declared", "account"))
+            continue
+        if entry.account in found:
+            problems.append(Problem(where, "the account's resources are already declared"))
+            continue
+        file = path.parent / entry.file
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            found[entry.account] = parse_resources(data, entry.account, where=str(file))
+        except FileNotFoundError:
+            problems.append(Problem(str(file), "resources file not found", "file"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(file), f"not valid JSON: {exc}"))
+        except ResourcesError as exc:
+            problems.extend(exc.problems)
+    return found, problems
 
 
 def _flex(

@@ -59,7 +59,9 @@ def create_app(
     return app
 
 
-def create_served_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app(
+    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
     """:func:`create_app` for a server process (``ratecard serve``; each worker calls it).
 
     Everything built so far (modules, models, the catalog) lives as long as the process, so
@@ -68,7 +70,7 @@ def create_served_app(settings: Settings | None = None) -> FastAPI:
     ``POST /v1/events`` batches, the full collections otherwise took about a tenth of a
     worker's time.
     """
-    app = create_app(settings)
+    app = create_app(settings, clock)
     gc.collect()
     gc.freeze()
     return app

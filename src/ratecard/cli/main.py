@@ -10,6 +10,7 @@ import typer
 from ratecard.billing.serialize import invoice_to_dict
 from ratecard.book import load_book
 from ratecard.catalog import load_catalog
+from ratecard.cli.book_commands import book_app
 from ratecard.cli.common import Format, emit_json, fail, out, parse_month
 from ratecard.cli.deflex_commands import register as register_deflex_commands
 from ratecard.cli.flex_commands import flex_app
@@ -28,6 +29,7 @@ app = typer.Typer(
 catalog_app = typer.Typer(help="Inspect and validate catalogs.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(flex_app, name="flex")
+app.add_typer(book_app, name="book")
 register_store_commands(app)  # db, accounts, import, invoices
 register_deflex_commands(app)  # resources, deflex, support
 app.command("serve")(serve)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
-from ratecard.cli.common import fail, out
+from ratecard.cli.common import fail, out, parse_time
 from ratecard.errors import RatecardError
 from ratecard.service.demo import ensure_demo
 from ratecard.service.settings import Settings
@@ -27,22 +28,43 @@ def serve(
             "(on one holding the demo, issue its parent a new token); print the credentials.",
         ),
     ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RATECARD_NOW",
+            help="Fix the server's clock (and the demo's usage) at this time, e.g. "
+            "2026-11-22T00:41:18Z: figures that reproduce, for docs and tests.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the HTTP API: /v1, the vendor-compatible Usage Records, docs at /docs."""
     import uvicorn
 
     from ratecard.api.app import create_served_app
 
+    fixed = None if now is None else parse_time(now, "--now")
+    if fixed is not None and workers != 1:
+        # worker processes build their app from the environment, without this clock
+        fail("--now works with one worker only (--workers 1)")
+
+    def clock() -> datetime:
+        assert fixed is not None
+        return fixed
+
     try:
         settings = Settings.from_env()
         db = Database(settings.database_url)
         db.require_current()
-        issued = ensure_demo(db, settings) if demo else []
-        app = create_served_app(settings)
+        issued = ensure_demo(db, settings, fixed) if demo else []
+        app = create_served_app(settings, None if fixed is None else clock)
     except RatecardError as exc:
         fail(str(exc))
     url = f"http://{host}:{port}"
-    out.print(f"ratecard API on {url}  (docs {url}/docs, store {db.safe_url})", highlight=False)
+    out.print(
+        f"ratecard API on {url}  (docs {url}/docs, store {db.safe_url})",
+        highlight=False,
+        soft_wrap=True,  # one line whatever the store's path: scripts and the README read it
+    )
     for cred in issued:
         out.print(f"  {cred.name}: {cred.sid}  auth token {cred.token}", highlight=False)
     if issued:

@@ -61,7 +61,12 @@ def _migrate(verb: str) -> None:
         revision = db.upgrade()
     except RatecardError as exc:
         fail(str(exc))
-    out.print(f"database {db.safe_url} {verb}: schema revision {revision}", highlight=False)
+    # one line however long the store's path: scripts (and the README's test) read it
+    out.print(
+        f"database {db.safe_url} {verb}: schema revision {revision}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # -- accounts ------------------------------------------------------------------------------
@@ -161,6 +166,8 @@ def import_command(
             TimeRemainingColumn(),
             console=err,
             transient=True,
+            # a bar is for a person watching; piped, it would leave a blank line behind
+            disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task(file.name, total=None)
 

@@ -49,7 +49,7 @@ from ratecard.money import D, round_money, total
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import CATEGORICAL, QUANTITY_PLACES, SCHEMA
 from ratecard.service.adjustments import Doc
-from ratecard.service.invoices import Generated, _line_values, _store, load_events
+from ratecard.service.invoices import Generated, _line_values, _store, existed, load_events
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.repositories import SPAN_TYPES, copy_text
@@ -104,6 +104,7 @@ def generate(
             through = uow.events.last_seq()
             flex = load_instances(uow)
             docs = month_documents(uow, catalog, accounts, month, flex, shard_rows)
+            docs = [doc for doc in docs if existed(doc, accounts, month)]
             moment = now or datetime.now(UTC)
             results = store_documents(uow, catalog, accounts, docs, month, through, moment)
             uow.commit()

@@ -78,6 +78,22 @@ def _billing_account(accounts: Sequence[Account], sid: str) -> Account:
     return found
 
 
+def existed(doc: Doc, accounts: Sequence[Account], month: Month) -> bool:
+    """Whether ``doc``'s billing account gets an invoice for ``month``: it existed then (was
+    created by the month's last day). An account created later gets none, unless it has
+    lines for the month anyway (usage stored before its creation date): that is billed,
+    never dropped in silence."""
+    created = next(a.created for a in accounts if a.sid == doc["account"])
+    return created < month.end.date() or bool(doc["lines"])
+
+
+def _refuse_not_existing(account: str, month: Month) -> StateError:
+    return StateError(
+        f"account {account} was created after {month} and has nothing to bill in it: "
+        "no invoice for that month"
+    )
+
+
 def generate(
     db: Database,
     month: Month,
@@ -111,6 +127,10 @@ def generate(
             results = []
             for invoice in invoices:
                 doc = invoice_to_dict(invoice)
+                if not existed(doc, accounts, month):
+                    if only is not None:
+                        raise _refuse_not_existing(only, month)
+                    continue
                 results.append(
                     _store(uow, catalog, accounts, doc, month, through, now or datetime.now(UTC))
                 )
@@ -153,6 +173,8 @@ def _live_draft(
             return None
         invoice = assemble_invoice(account, members, live.parts, month, catalog)
         doc = invoice_to_dict(invoice)
+        if not existed(doc, accounts, month):
+            raise _refuse_not_existing(owner, month)
         result = _store(uow, catalog, accounts, doc, month, through, now or datetime.now(UTC))
         uow.commit()
         return result
