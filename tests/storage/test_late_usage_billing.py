@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 
 from ratecard.billing.periods import Month
+from ratecard.catalog import load_catalog
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch
 from ratecard.service.settings import Settings
+from ratecard.service.usage_records import Query, usage_records
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
 
@@ -193,3 +195,20 @@ def test_voiding_the_invoice_that_carried_an_adjustment_bills_the_late_call_agai
     ]
     invoices.finalize(db, NOVEMBER, sid)
     assert billed_minutes(db, sid) == Counter({"calls-outbound": 130})
+
+
+def test_the_usage_records_of_a_finalized_month_equal_its_invoice_after_a_late_call(
+    db: Database, settings: Settings, volume_account: str
+) -> None:
+    # July was finalized at 499,990 minutes (6,499.87); the late 20 minutes are billed on
+    # August's invoice as an adjustment, so July's monthly record stays what July's invoice says
+    ingest_batch(db, [call(volume_account, "late", "2026-07-01T08:00:00Z", 20)], settings)
+    query = Query(volume_account, date(2026, 7, 1), date(2026, 7, 31), "monthly")
+    catalog = load_catalog(settings.catalog)
+    (record,) = usage_records(db, catalog, query, date(2026, 12, 3))
+    assert (record.category, record.count, record.usage, record.price) == (
+        "calls-outbound",
+        10,
+        Decimal("499990"),
+        Decimal("6499.87"),
+    )

@@ -25,8 +25,11 @@ Rounding follows the invoice: a period that covers a whole calendar month is pri
 invoice's own rounded line amounts for the category (each line rounded once, half-up), so a
 monthly record equals the invoice; a period that covers only part of a month keeps the exact
 amount (never rounded: daily records add up to the invoice's precise amounts). A record that
-spans several months adds the two. Late events count in the month they happened, as usage, not
-as the adjustment lines a later invoice carries.
+spans several months adds the two. A finalized month is rated from the events its invoice
+billed, so its records keep equalling that invoice: events that arrive for it later are billed
+as adjustment lines of a later invoice (priced after everything the month billed) and are not
+usage of the finalized month's records; an open month counts every event in the month it
+happened.
 
 Flex plans apply as on the invoice (:func:`~ratecard.flex.billing.apply_flex`): seats are
 usage of the plan's category, voice on Named User / Active User Hours is usage of the unbundled
@@ -51,6 +54,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from ratecard.accounts import Account, billing_accounts
+from ratecard.billing import coverage
 from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog
@@ -201,6 +205,23 @@ def _scope(accounts: Sequence[Account], query: Query) -> tuple[str, frozenset[st
     return account.sid, frozenset(members)
 
 
+def _month_events(uow: UnitOfWork, owner: str, members: Sequence[str], month: Month) -> list[Event]:
+    """The stored events a past month's records are rated from: all of them, or, once the
+    month is finalized, the events its invoice billed (late events are billed, and shown, as
+    adjustment lines of a later invoice), so its monthly records equal its invoice."""
+    final = uow.invoices.current(owner, str(month))
+    if final is None or final.status != "finalized":
+        bodies = uow.events.for_billing(members, month.start, month.end)
+        return [parse_event(json.loads(body), "stored event") for body in bodies]
+    billed = final.coverage.get(str(month), ())
+    rows = uow.events.for_billing_with_seq(members, month.start, month.end)
+    return [
+        parse_event(json.loads(body), "stored event")
+        for seq, body in rows
+        if coverage.contains(billed, seq)
+    ]
+
+
 def _rated_months(
     db: Database, catalog: Catalog, query: Query, today: date
 ) -> tuple[str, list[tuple[Month, _MonthRating]]]:
@@ -222,8 +243,7 @@ def _rated_months(
         month = start
         while month <= stop:
             if month != current:
-                bodies = uow.events.for_billing(members, month.start, month.end)
-                read[month] = [parse_event(json.loads(body), "stored event") for body in bodies]
+                read[month] = _month_events(uow, owner, members, month)
             month = month.next()
     flex = bool(instances) and catalog.flex is not None
     rated = []
