@@ -147,21 +147,28 @@ def billed_minutes(db: Database, account: str) -> Counter[str]:
     return minutes
 
 
-@pytest.mark.parametrize("path", ["one account", "month close"])
-def test_voiding_and_regenerating_a_month_does_not_bill_an_adjusted_late_call_again(
-    db: Database, settings: Settings, path: str
-) -> None:
+def october_finalized_then_a_late_call(db: Database, settings: Settings) -> str:
+    """An account whose October (100 minutes, 1.30) is finalized, then a late 30-minute call."""
     account, _ = create_account(db, "Void Co", None, date(2025, 1, 1))
     sid = account.sid
     ingest_batch(db, [call(sid, "oct", "2026-10-05T12:00:00Z", 100)], settings)
     invoices.generate(db, OCTOBER, settings, sid)
     invoices.finalize(db, OCTOBER, sid)
     ingest_batch(db, [call(sid, "late", "2026-10-20T12:00:00Z", 30)], settings)
+    return sid
+
+
+LATE_30 = [("calls-outbound", "first 500,000", "30", "0.013", "0.390", "0.39")]
+
+
+@pytest.mark.parametrize("path", ["one account", "month close"])
+def test_voiding_and_regenerating_a_month_does_not_bill_an_adjusted_late_call_again(
+    db: Database, settings: Settings, path: str
+) -> None:
+    sid = october_finalized_then_a_late_call(db, settings)
     ingest_batch(db, [call(sid, "nov", "2026-11-03T12:00:00Z", 10)], settings)
     invoices.generate(db, NOVEMBER, settings, sid)
-    assert adjustments(document(db, sid, NOVEMBER)) == [
-        ("calls-outbound", "first 500,000", "30", "0.013", "0.390", "0.39"),
-    ]
+    assert adjustments(document(db, sid, NOVEMBER)) == LATE_30
     invoices.finalize(db, NOVEMBER, sid)
 
     invoices.void(db, OCTOBER, sid)
@@ -179,20 +186,13 @@ def test_voiding_and_regenerating_a_month_does_not_bill_an_adjusted_late_call_ag
 def test_voiding_the_invoice_that_carried_an_adjustment_bills_the_late_call_again_later(
     db: Database, settings: Settings
 ) -> None:
-    account, _ = create_account(db, "Void Co", None, date(2025, 1, 1))
-    sid = account.sid
-    ingest_batch(db, [call(sid, "oct", "2026-10-05T12:00:00Z", 100)], settings)
-    invoices.generate(db, OCTOBER, settings, sid)
-    invoices.finalize(db, OCTOBER, sid)
-    ingest_batch(db, [call(sid, "late", "2026-10-20T12:00:00Z", 30)], settings)
+    sid = october_finalized_then_a_late_call(db, settings)
     invoices.generate(db, NOVEMBER, settings, sid)
     invoices.finalize(db, NOVEMBER, sid)
     invoices.void(db, NOVEMBER, sid)
     assert billed_minutes(db, sid) == Counter({"calls-outbound": 100})
     invoices.generate(db, NOVEMBER, settings, sid)
-    assert adjustments(document(db, sid, NOVEMBER)) == [
-        ("calls-outbound", "first 500,000", "30", "0.013", "0.390", "0.39"),
-    ]
+    assert adjustments(document(db, sid, NOVEMBER)) == LATE_30
     invoices.finalize(db, NOVEMBER, sid)
     assert billed_minutes(db, sid) == Counter({"calls-outbound": 130})
 
