@@ -68,9 +68,9 @@ def test_tier_by_events_picks_the_tier_by_the_number_of_events() -> None:
 def test_tier_by_amount_picks_the_tier_by_the_months_carried_amount() -> None:
     payments = [usage("p1", "1", 1, "700.00"), usage("p2", "1", 2, "400.00")]
     got, labels = amounts(volume("amount"), payments)
-    # 1,100.00 carried -> tier 3 at 0.05 per unit; 2 units billed: 0.10
+    # 1,100.00 carried (shown plain: 1,100) -> tier 3 at 0.05 per unit; 2 units billed: 0.10
     assert got == [Decimal("0.05"), Decimal("0.05")]
-    assert labels == ["over 1,000 (by amount 1,100.00)"] * 2
+    assert labels == ["over 1,000 (by amount 1,100)"] * 2
 
 
 def test_tier_by_amount_needs_the_amount_each_event_carries() -> None:

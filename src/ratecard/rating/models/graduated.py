@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from ratecard.money import add, mul, total
+from ratecard.money import add, mul, plain, total
 from ratecard.rating.models.base import Price, Tier, Tiered, fee_part, usage_part
 from ratecard.rating.parts import Kind, Part
 from ratecard.rating.tiers import blocks, walk
@@ -97,6 +97,7 @@ def block_part(
         unit_price=tier.block_price,
         amount=mul(count, tier.block_price),
         tier=index + 1,
-        tier_label=f"{label} ({units:,} in blocks of {tier.block_size:,})",
+        # plain: the label must not depend on how the quantities were written (1 vs 1.000000)
+        tier_label=f"{label} ({plain(units):,} in blocks of {plain(tier.block_size):,})",
         events=tuple(usage.event_id for usage, _ in pieces),
     )

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Literal
 
-from ratecard.money import total
+from ratecard.money import plain, total
 from ratecard.rating.models.base import Price, Tiered, fee_part, usage_part
 from ratecard.rating.models.graduated import block_part
 from ratecard.rating.models.percentage import carried_amount
@@ -61,7 +61,8 @@ class VolumePrice(Tiered, Price):
         index = tier_holding(self.bounds, measure)
         tier, label = self.tiers[index], self.label(index)
         if self.tier_by != "quantity":
-            label = f"{label} (by {self.tier_by} {measure:,})"
+            # plain: the label must not depend on how the quantities were written
+            label = f"{label} (by {self.tier_by} {plain(measure):,})"
         if tier.rate is None:
             pieces = [(usage, usage.quantity) for usage in usages]
             parts = [block_part(self.category, tier, index, label, pieces)]
