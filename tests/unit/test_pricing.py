@@ -139,3 +139,26 @@ def test_cli_needs_exactly_one_of_quantity_and_events() -> None:
     result = runner.invoke(app, ["price", "--category", "calls-outbound"])
     assert result.exit_code == 1
     assert "give either --quantity or --events" in result.output
+
+
+EXAMPLES = Path(__file__).parents[2] / "docs" / "examples"
+
+
+@pytest.mark.parametrize(
+    ("price_file", "events", "total"),
+    [
+        # 10 blocks x 5.00 + 250 x 0.01
+        ("storage-blocks.toml", "storage-blocks.jsonl", "52.50"),
+        # combined: 40, 60 free; 30 x 0.029 + 0.30 = 1.17; 20 x 0.029 + 0.30 = 0.88
+        ("payments-combined.toml", "payments.jsonl", "2.05"),
+        # peak 120 -> tier 2: 290 x 0.0030
+        ("storage-peak.toml", "storage-days.jsonl", "0.87"),
+    ],
+)
+def test_the_catalog_references_worked_examples_print_their_totals(
+    price_file: str, events: str, total: str
+) -> None:
+    args = ["price", "--price-file", str(EXAMPLES / price_file), "--events", str(EXAMPLES / events)]
+    result = runner.invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["total"] == total

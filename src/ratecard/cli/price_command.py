@@ -86,7 +86,8 @@ def print_quote(quote: Quote) -> None:
         Text.assemble(
             ("Price ", "bold"),
             (quote.category, "bold cyan"),
-            f"{where}  {quote.charge}  {quote.quantity:,} {quote.unit} in {quote.events} event(s)",
+            # the lines carry the quantities (a percentage price's are amounts, not units)
+            f"{where}  {quote.charge}  {quote.events} event(s)",
         )
     )
     out.print(lines_table(quote.lines, "", f"{quote.total:,}", quote.currency))
