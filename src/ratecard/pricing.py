@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.serialize import line_to_dict
-from ratecard.catalog import Catalog, load_catalog, parse_catalog
+from ratecard.catalog import Catalog, Charge, load_catalog, parse_catalog
 from ratecard.errors import EventError, Problem, RatingError
 from ratecard.money import round_money, total
 from ratecard.rating.engine import spend_limits
@@ -99,21 +99,13 @@ def price(
     """
     if (quantity is None) == (events is None):
         raise RatingError("give either a quantity or events, not both")
-    if using is not None:
-        book, category = _one_price_catalog(using, category), using.get("category", category)
-        category = category or DEFAULT_CATEGORY
-        country = None
-    else:
-        book = load_catalog(catalog) if isinstance(catalog, str) else catalog
-        if category is None:
-            raise RatingError("give the category to price (or a price entry with using=)")
-    version = book.at(on) if on is not None else book.versions[-1]
-    charge = version.charge_for(category, country)
-    if charge is None:
-        raise RatingError(f"catalog '{book.name}' has no price for '{category}' in {country}")
-    if events is None:
-        events = [{"id": "quantity", "quantity": quantity}]
-    usages = _usages(events, category, country)
+    book, charge, category, country = _charge(using, category, catalog, country, on)
+    usages = _usages(
+        [{"id": "quantity", "quantity": quantity}] if events is None else events,
+        category,
+        country,
+        "quantity" if events is None else "events",
+    )
     if isinstance(charge, Pool):
         parts, _ = charge.charge(usages)
         name = f"pool {charge.name}"
@@ -133,6 +125,29 @@ def price(
         precise_total=total(line.precise_amount for line in lines),
         total=round_money(total(line.amount for line in lines), book.currency),
     )
+
+
+def _charge(
+    using: Mapping[str, Any] | None,
+    category: str | None,
+    catalog: Catalog | str,
+    country: str | None,
+    on: date | None,
+) -> tuple[Catalog, Charge, str, str | None]:
+    """The catalog, the charge, the category and the country a quote prices by."""
+    if using is not None:
+        book = _one_price_catalog(using, category)
+        # the entry itself, whatever its countries: a quote of one price has no country
+        (price_,) = book.versions[0].prices
+        return book, price_, price_.category, None
+    book = load_catalog(catalog) if isinstance(catalog, str) else catalog
+    if category is None:
+        raise RatingError("give the category to price (or a price entry with using=)")
+    version = book.at(on) if on is not None else book.versions[-1]
+    charge = version.charge_for(category, country)
+    if charge is None:
+        raise RatingError(f"catalog '{book.name}' has no price for '{category}' in {country}")
+    return book, charge, category, country
 
 
 def _one_price_catalog(entry: Mapping[str, Any], category: str | None) -> Catalog:
@@ -172,10 +187,13 @@ _EVENT: TypeAdapter[QuoteEvent] = TypeAdapter(QuoteEvent)
 
 
 def _usages(
-    events: Iterable[Usage | Mapping[str, Any]], category: str, country: str | None
+    events: Iterable[Usage | Mapping[str, Any]],
+    category: str,
+    country: str | None,
+    where: str,
 ) -> list[Usage]:
     """The events as usage of ``category``, in rating order (time, then id); raise EventError
-    naming every bad event (``events[3]``) and field at once."""
+    naming every bad event (``events[3]``, or ``quantity`` for a quantity) and field at once."""
     usages: list[Usage] = []
     problems: list[Problem] = []
     for index, event in enumerate(events):
@@ -188,7 +206,8 @@ def _usages(
             for item in exc.errors(include_url=False):
                 field = ".".join(str(step) for step in item["loc"]) or None
                 reason = str(item["msg"]).removeprefix("Value error, ")
-                problems.append(Problem(f"events[{index}]", reason, field))
+                place = f"{where}[{index}]" if where == "events" else where
+                problems.append(Problem(place, reason, field))
             continue
         usages.append(
             Usage(
@@ -203,6 +222,6 @@ def _usages(
             )
         )
     if problems:
-        raise EventError(problems, "events")
+        raise EventError(problems, where)
     usages.sort(key=lambda usage: usage.order_key)
     return usages

@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 from catalog_data import catalog_of
 
+from ratecard.billing.invoice import assemble_lines
 from ratecard.catalog.load import parse_catalog
 from ratecard.errors import CatalogError, Problem
+from ratecard.rating.engine import rate
 from ratecard.rating.models.graduated import GraduatedPrice
 from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
 from ratecard.rating.models.volume import VolumePrice
@@ -138,3 +140,33 @@ def test_bad_block_tiers_are_all_reported_with_their_place_and_field() -> None:
             "prices[0] (c).tiers[3]", "rate: is required (or block_size + block_price for blocks)"
         ),
     ]
+
+
+def test_bad_new_settings_of_several_prices_are_reported_together() -> None:
+    data = catalog_of(
+        {"category": "c", "countries": ["US"], "model": "volume", "tiers": [{}], "tier_by": "x"},
+        {"category": "c", "countries": ["CA"], "model": "percentage", "rate": "0.01"}
+        | {"free_allowance": "combined"},
+        {"category": "c", "model": "graduated", "tiers": [{"block_price": "1"}]},
+    )
+    with pytest.raises(CatalogError) as caught:
+        parse_catalog(data)
+    assert [(p.where, p.field, p.reason.split(":")[0]) for p in caught.value.problems] == [
+        ("prices[0] (c).tiers[0]", None, "rate"),
+        ("prices[0] (c)", "tier_by", "Input should be 'quantity', 'peak', 'events' or 'amount'"),
+        ("prices[1] (c)", None, "free_allowance"),
+        ("prices[2] (c).tiers[0]", None, "block_size"),
+    ]
+
+
+def test_a_catalog_with_block_tiers_prices_a_billing_accounts_month() -> None:
+    tiers = [{"up_to": "1000", "block_size": "100", "block_price": "5.00"}, {"rate": "0.01"}]
+    catalog = parse_catalog(catalog_of({"category": "c", "model": "graduated", "tiers": tiers}))
+    sub = "AC" + "5" * 32
+    usages = [usage("e1", 120), Usage("e2", sub, T0 + timedelta(minutes=1), "c", Decimal(130))]
+    parts = rate(catalog, usages, {ACCOUNT: ACCOUNT, sub: ACCOUNT})[ACCOUNT]
+    # parent and subaccount share the billing account's month: 250 units = 3 blocks = 15.00,
+    # on one line of the billing account as a whole (account None: the parent's share)
+    (line,) = assemble_lines(parts, catalog)
+    assert (line.quantity, line.amount, line.events) == (Decimal(3), Decimal("15.00"), ("e1", "e2"))
+    assert [p.account for p in parts] == [None]

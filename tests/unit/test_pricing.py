@@ -162,3 +162,15 @@ def test_the_catalog_references_worked_examples_print_their_totals(
     result = runner.invoke(app, [*args, "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["total"] == total
+
+
+def test_a_price_entry_applies_whatever_countries_it_names() -> None:
+    using = {"model": "per_unit", "countries": ["CA"], "rate": "0.25"}
+    # 3 x 0.25 = 0.75: a quote of one price has no country to match
+    assert ratecard.price(3, using=using).total == Decimal("0.75")
+
+
+def test_a_float_quantity_is_refused_naming_the_quantity() -> None:
+    with pytest.raises(EventError) as caught:
+        ratecard.price(1.5, category="calls-outbound")
+    assert [(p.where, p.field) for p in caught.value.problems] == [("quantity", "quantity")]
