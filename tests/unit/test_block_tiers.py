@@ -61,7 +61,7 @@ def test_graduated_block_tier_bills_the_months_units_in_whole_blocks() -> None:
     # per event it would be 2 + 2 = 4 blocks)
     assert pieces(parts) == [(Kind.USAGE, 1, Decimal(3), Decimal("5.00"), Decimal("15.00"))]
     assert parts[0].events == ("e1", "e2")
-    assert parts[0].tier_label == "first 1,000 (250 in blocks of 100)"
+    assert parts[0].tier_label == "first 1,000, blocks of 100"
 
 
 def test_graduated_block_tier_fills_by_units_then_the_next_tier_pays_its_rate() -> None:

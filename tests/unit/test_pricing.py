@@ -130,7 +130,7 @@ def test_cli_prices_events_under_a_price_file_as_json(tmp_path: Path) -> None:
     assert data["precise_total"] == "52.50"
     lines = [(ln["tier"], ln["quantity"], ln["unit_price"], ln["amount"]) for ln in data["lines"]]
     assert lines == [
-        ("first 1,000 (1,000 in blocks of 100)", "10", "5.00", "50.00"),
+        ("first 1,000, blocks of 100", "10", "5.00", "50.00"),
         ("over 1,000", "250", "0.01", "2.50"),
     ]
 

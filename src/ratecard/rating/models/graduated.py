@@ -97,7 +97,8 @@ def block_part(
         unit_price=tier.block_price,
         amount=mul(count, tier.block_price),
         tier=index + 1,
-        # plain: the label must not depend on how the quantities were written (1 vs 1.000000)
-        tier_label=f"{label} ({plain(units):,} in blocks of {plain(tier.block_size):,})",
+        # the label names the block size, not the units: a line keeps its identity when late
+        # usage adds units (an adjustment is then the extra blocks on the same line)
+        tier_label=f"{label}, blocks of {plain(tier.block_size):,}",
         events=tuple(usage.event_id for usage, _ in pieces),
     )
