@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from catalog_data import catalog_of
 
 from ratecard.billing.invoice import assemble_lines
+from ratecard.billing.serialize import line_to_dict
 from ratecard.catalog.load import parse_catalog
 from ratecard.errors import CatalogError, Problem
 from ratecard.rating.engine import rate
@@ -17,6 +20,7 @@ from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
 from ratecard.rating.models.volume import VolumePrice
 from ratecard.rating.parts import Kind, Part
 from ratecard.rating.tiers import blocks
+from ratecard.service.adjustments import adjustment_lines
 from ratecard.usage.metered import Usage
 
 ACCOUNT = "AC" + "3" * 32
@@ -170,3 +174,26 @@ def test_a_catalog_with_block_tiers_prices_a_billing_accounts_month() -> None:
     (line,) = assemble_lines(parts, catalog)
     assert (line.quantity, line.amount, line.events) == (Decimal(3), Decimal("15.00"), ("e1", "e2"))
     assert [p.account for p in parts] == [None]
+
+
+def test_late_usage_in_a_block_tier_adjusts_by_its_extra_blocks_on_the_same_line() -> None:
+    tiers = [{"up_to": "1000", "block_size": "100", "block_price": "5.00"}, {"rate": "0.01"}]
+    catalog = parse_catalog(catalog_of({"category": "c", "model": "graduated", "tiers": tiers}))
+    owners = {ACCOUNT: ACCOUNT}
+    billed = [usage("e1", 120), usage("e2", 130, 1)]
+    late = replace(usage("late", 70, 2), phase=1)  # rated after what the month billed
+
+    def lines(usages: list[Usage]) -> list[dict[str, Any]]:
+        return [
+            line_to_dict(ln)
+            for ln in assemble_lines(rate(catalog, usages, owners)[ACCOUNT], catalog)
+        ]
+
+    (adjustment,) = adjustment_lines(lines([*billed, late]), lines(billed), "2026-07", "USD")
+    # billed: 250 units = 3 blocks (15.00); with the late 70: 320 units = 4 blocks (20.00);
+    # the adjustment is 1 block x 5.00 on the tier's line
+    assert (adjustment["tier"], adjustment["quantity"], adjustment["amount"]) == (
+        "first 1,000, blocks of 100",
+        "1",
+        "5.00",
+    )
