@@ -27,6 +27,7 @@ from ratecard.errors import (
 from ratecard.flex.advisor import Option, compare
 from ratecard.flex.history import FlexInstance, PlanPeriod, apply_flex_change, check_change
 from ratecard.money import D, Money, round_money
+from ratecard.pricing import Quote, price
 from ratecard.rating.engine import rate
 from ratecard.usage.events import parse_event, parse_events
 from ratecard.usage.metered import Usage
@@ -57,6 +58,7 @@ __all__ = [
     "PlanChangeRefusedError",
     "PlanPeriod",
     "Problem",
+    "Quote",
     "RatecardError",
     "RatingError",
     "Usage",
@@ -72,6 +74,7 @@ __all__ = [
     "parse_event",
     "parse_events",
     "parse_resources",
+    "price",
     "rate",
     "round_money",
 ]

@@ -2,7 +2,9 @@
 
 Random catalogs have several pools (either scope) with small tier bounds so events straddle
 them, rates with up to 7 places, per-unit prices (some with a minimum spend, which the batch
-kernel delegates), graduated prices (delegated), and sometimes a mid-month revision. Random
+kernel delegates), graduated and volume prices (delegated; some tiers billed in blocks, volume
+tiers chosen by quantity, peak, events or amount), percentage prices (separate or combined
+free allowances), and sometimes a mid-month revision. Random
 usage has ties in time, zero and fractional quantities, several months, accounts and
 subaccounts. The reference kernel rates one month per call; the others key by month.
 """
@@ -55,15 +57,42 @@ def pool_data(draw: st.DrawFn, name: str, members: list[str]) -> dict[str, Any]:
 
 
 @st.composite
+def tier_data(draw: st.DrawFn, up_to: int | None) -> dict[str, Any]:
+    """A tier priced per unit or, sometimes, in blocks (a started block paid whole)."""
+    tier: dict[str, Any] = {} if up_to is None else {"up_to": str(up_to)}
+    if draw(st.integers(0, 2)) == 0:
+        tier["block_size"] = draw(st.sampled_from(["1", "3", "2.5", "10"]))
+        tier["block_price"] = draw(rates)
+    else:
+        tier["rate"] = draw(rates)
+    if draw(st.integers(0, 4)) == 0:
+        tier["flat_fee"] = draw(st.sampled_from(["0.5", "2"]))
+    return tier
+
+
+@st.composite
 def price_data(draw: st.DrawFn, category: str) -> dict[str, Any]:
-    if draw(st.booleans()):
-        price: dict[str, Any] = {"category": category, "model": "per_unit", "rate": draw(rates)}
+    model = draw(st.sampled_from(["per_unit", "per_unit", "graduated", "volume", "percentage"]))
+    price: dict[str, Any] = {"category": category, "model": model}
+    if model == "per_unit":
+        price["rate"] = draw(rates)
         if draw(st.integers(0, 3)) == 0:
             price["minimum_spend"] = draw(st.sampled_from(["0.05", "1", "3.5"]))
-        return price
-    ups = draw(bounds)
-    tiers = [{"up_to": str(b), "rate": draw(rates)} for b in ups] + [{"rate": draw(rates)}]
-    return {"category": category, "model": "graduated", "tiers": tiers}
+    elif model == "percentage":
+        price["rate"] = draw(st.sampled_from(["0.029", "0.015", "0.1234567"]))
+        price["fixed_fee"] = draw(st.sampled_from(["0", "0.30"]))
+        price["free_events"] = draw(st.integers(0, 3))
+        price["free_amount"] = draw(st.sampled_from(["0", "5", "12.5"]))
+        if draw(st.booleans()):
+            price["per_transaction_min"] = "0.50"
+        if price["free_events"] or price["free_amount"] != "0":
+            price["free_allowance"] = draw(st.sampled_from(["separate", "combined"]))
+    else:
+        ups = draw(bounds)
+        price["tiers"] = [draw(tier_data(b)) for b in ups] + [draw(tier_data(None))]
+        if model == "volume":
+            price["tier_by"] = draw(st.sampled_from(["quantity", "peak", "events", "amount"]))
+    return price
 
 
 @st.composite
@@ -117,6 +146,8 @@ def usage_lists(draw: st.DrawFn) -> list[Usage]:
                 category=draw(st.sampled_from(CATEGORIES)),
                 quantity=quantity,
                 country=draw(st.sampled_from(["US", "CA", "FR", None])),
+                # every event carries an amount: percentage prices and tier_by = amount read it
+                amount=Decimal(draw(st.integers(0, 2_000))).scaleb(-2),
             )
         )
     return usages

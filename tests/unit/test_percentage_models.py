@@ -157,3 +157,84 @@ def test_graduated_percentage_event_without_an_amount_cannot_be_rated() -> None:
 
 def test_graduated_percentage_without_usage_has_no_parts() -> None:
     assert graduated_percentage().charge([]) == []
+
+
+# percentage with a combined free allowance (free_allowance = "combined", as Lago) -----------
+
+
+THREE = [payment("p1", "100"), payment("p2", "100", 1), payment("p3", "100", 2)]
+
+
+def total_of(parts: list[Part]) -> Decimal:
+    return sum((p.amount for p in parts), Decimal(0))
+
+
+def test_combined_allowance_ends_when_the_free_events_are_used_up_first() -> None:
+    settings: dict[str, str | int] = {
+        "rate": "0.01",
+        "fixed_fee": "0.30",
+        "per_transaction_min": "0.50",
+        "free_events": 2,
+        "free_amount": "1000",
+    }
+    combined = percentage(**settings, free_allowance="combined").charge(THREE)
+    # p1, p2 free (2 events reached before 1,000.00); p3 pays 100 x 0.01 = 1.00 + 0.30 = 1.30
+    assert pieces(combined) == [
+        (Kind.USAGE, "free allowance", Decimal(0)),
+        (Kind.USAGE, "free allowance", Decimal(0)),
+        (Kind.USAGE, None, Decimal("1.00")),
+        (Kind.FIXED_FEE, None, Decimal("0.30")),
+    ]
+    # today's separate allowances give p3 its 100 free as well: 0 + 0.30, topped up to 0.50
+    assert total_of(percentage(**settings).charge(THREE)) == Decimal("0.50")
+
+
+def test_combined_allowance_ends_when_the_free_amount_is_used_up_first() -> None:
+    price = percentage(
+        rate="0.01",
+        fixed_fee="0.30",
+        per_transaction_min="0.50",
+        free_events=5,
+        free_amount="150",
+        free_allowance="combined",
+    )
+    parts = price.charge(THREE)
+    # p1: 100 of 150 free, no fee; p2: the last 50 free, 50 x 0.01 = 0.50 + 0.30 = 0.80 (not
+    # free: it pays its fixed fee); p3: nothing left though 3 of 5 events: 1.00 + 0.30 = 1.30
+    assert [(p.events, p.kind, p.tier_label, p.quantity, p.amount) for p in parts] == [
+        (("p1",), Kind.USAGE, "free allowance", Decimal(100), Decimal(0)),
+        (("p2",), Kind.USAGE, "free allowance", Decimal(50), Decimal(0)),
+        (("p2",), Kind.USAGE, None, Decimal(50), Decimal("0.50")),
+        (("p2",), Kind.FIXED_FEE, None, Decimal(1), Decimal("0.30")),
+        (("p3",), Kind.USAGE, None, Decimal(100), Decimal("1.00")),
+        (("p3",), Kind.FIXED_FEE, None, Decimal(1), Decimal("0.30")),
+    ]
+    assert total_of(parts) == Decimal("2.10")
+
+
+def test_combined_allowance_free_event_pays_no_fixed_fee_and_no_minimum() -> None:
+    settings: dict[str, str | int] = {
+        "rate": "0.01",
+        "fixed_fee": "0.30",
+        "per_transaction_min": "0.50",
+        "free_amount": "200",
+    }
+    payments = [payment("p1", "100")]
+    # combined: 100 of the 200 free covers p1 fully: nothing at all
+    assert total_of(percentage(**settings, free_allowance="combined").charge(payments)) == 0
+    # separate (today): 0 percentage + 0.30 fixed fee, topped up to the 0.50 minimum
+    assert total_of(percentage(**settings).charge(payments)) == Decimal("0.50")
+
+
+def test_combined_allowance_with_only_an_amount_ends_exactly_at_it() -> None:
+    price = percentage(rate="0.01", free_amount="100", free_allowance="combined")
+    parts = price.charge(THREE)
+    # p1 uses the 100 exactly (an unset free_events is no limit); p2 and p3 pay 1.00 each
+    assert [p.amount for p in parts] == [Decimal(0), Decimal("1.00"), Decimal("1.00")]
+
+
+def test_combined_allowance_needs_a_limit_and_names_the_field() -> None:
+    with pytest.raises(ValueError, match="free_allowance: 'combined' needs free_events"):
+        percentage(rate="0.01", free_allowance="combined")
+    with pytest.raises(ValueError, match="free_allowance"):
+        percentage(rate="0.01", free_events=1, free_allowance="shared")

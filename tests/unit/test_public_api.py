@@ -12,6 +12,7 @@ ENTRY_POINTS = {
     "parse_event",
     "normalize",
     "rate",
+    "price",
     "bill_month",
     "load_book",
     "check_change",

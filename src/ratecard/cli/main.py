@@ -14,6 +14,7 @@ from ratecard.cli.book_commands import book_app
 from ratecard.cli.common import Format, emit_json, fail, out, parse_month
 from ratecard.cli.deflex_commands import register as register_deflex_commands
 from ratecard.cli.flex_commands import flex_app
+from ratecard.cli.price_command import price_command
 from ratecard.cli.render import print_invoices
 from ratecard.cli.serve import serve
 from ratecard.cli.store_commands import register as register_store_commands
@@ -33,6 +34,7 @@ app.add_typer(book_app, name="book")
 register_store_commands(app)  # db, accounts, import, invoices
 register_deflex_commands(app)  # resources, deflex, support
 app.command("serve")(serve)
+app.command("price")(price_command)
 
 
 @app.command()

@@ -50,6 +50,16 @@ def walk(bounds: Bounds, counted: Decimal, quantity: Decimal) -> Iterator[tuple[
             return
 
 
+def blocks(units: Decimal, size: Decimal) -> Decimal:
+    """Whole blocks of ``size`` units needed for ``units`` units: a started block counts whole.
+
+    Exact integer division (no quotient is rounded): 250 units in blocks of 100 are 3 blocks,
+    200 are 2, 0 are 0.
+    """
+    whole = EXACT.divide_int(units, size)
+    return EXACT.add(whole, 1) if EXACT.remainder(units, size) else whole
+
+
 def tier_label(bounds: Bounds, index: int) -> str:
     """Words for a tier: ``first 500,000``, ``over 500,000 up to 1,000,000``, ``over 500,000``."""
     upper = bounds[index]

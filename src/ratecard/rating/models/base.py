@@ -32,13 +32,41 @@ Units = Annotated[Decimal, BeforeValidator(non_negative)]
 
 
 class Tier(BaseModel):
-    """One tier: its upper bound (None on the last), its unit rate and optional flat fee."""
+    """One tier: its upper bound (None on the last), what its units cost, an optional flat fee.
+
+    Units are priced either one by one (``rate`` per unit) or in blocks (Kill Bill's tiered
+    blocks): ``block_price`` per started block of ``block_size`` units, a partial block
+    rounded up to a whole one. Money in the catalog currency, exact (never rounded here).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     up_to: Units | None = None
-    rate: Rate
+    rate: Rate | None = None
+    block_size: Units | None = None
+    block_price: Rate | None = None
     flat_fee: Rate = Decimal(0)
+
+    @model_validator(mode="after")
+    def _priced_once(self) -> Tier:
+        blocked = self.block_size is not None or self.block_price is not None
+        if self.rate is not None and blocked:
+            raise ValueError(
+                "rate: give either rate (per unit) or block_size + block_price, not both"
+            )
+        if self.rate is None and not blocked:
+            raise ValueError("rate: is required (or block_size + block_price for blocks)")
+        if blocked and (self.block_size is None or self.block_price is None):
+            missing = "block_price" if self.block_price is None else "block_size"
+            raise ValueError(f"{missing}: is required with a block tier")
+        if self.block_size is not None and self.block_size <= 0:
+            raise ValueError("block_size: must be greater than 0")
+        return self
+
+    @property
+    def blocked(self) -> bool:
+        """Whether this tier bills its units in blocks (else per unit at ``rate``)."""
+        return self.block_size is not None
 
 
 class Tiered(BaseModel):
