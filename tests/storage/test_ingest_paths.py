@@ -170,3 +170,37 @@ def test_two_batches_in_one_transaction_and_the_stored_order_is_the_batch_order(
     with db.engine.connect() as connection:
         ids = connection.execute(text("SELECT event_id FROM events ORDER BY seq")).scalars()
         assert list(ids) == ["e5", "e3", "e9", "e1", "e7", "e2"]
+
+
+def test_concurrent_shuffled_posts_on_postgresql_all_answer_200_and_store_each_once(
+    postgres_db: Database, postgres_url: str
+) -> None:
+    """Issue 12 item 1 over HTTP (the fast path of calls): 8 clients post the same 3,000 calls,
+    each shuffled differently, at once, 3 rounds: every answer is 200 and the stored counts
+    of a round sum to 3,000, the rest duplicates."""
+    import random
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    created, token = create_account(postgres_db, "Crowd", None, date(2025, 1, 1))
+    app = create_app(Settings(database_url=postgres_url), clock=lambda: NOW)
+    client = Client(app, (created.sid, token))
+    barrier = threading.Barrier(8)
+
+    def send(events: list[dict[str, Any]]) -> httpx.Response:
+        barrier.wait()
+        return client.post(events)
+
+    try:
+        for round_no in range(3):
+            calls = [call(created.sid, round_no * 3000 + n) for n in range(3000)]
+            orders = [random.Random(round_no * 10 + t).sample(calls, len(calls)) for t in range(8)]
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(send, orders))
+            assert [a.status_code for a in answers] == [200] * 8
+            assert sum(a.json()["stored"] for a in answers) == 3000
+            assert sum(a.json()["duplicates"] for a in answers) == 21000
+    finally:
+        app.state.ratecard.db.dispose()
+    with UnitOfWork(postgres_db) as uow:
+        assert uow.events.count() == 9000
