@@ -11,9 +11,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from ratecard.billing.serialize import invoices_to_csv
 from ratecard.cli.common import Format, emit_json, err, fail, open_store, out, parse_month
@@ -177,6 +179,13 @@ def import_command(
             result = import_file(db, file, settings, progress)
     except RatecardError as exc:
         fail(str(exc))
+    except (SQLAlchemyError, psycopg.Error, OSError) as exc:
+        # the store or the file system failed, not a line: earlier batches are stored
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        fail(
+            f"import of {file} stopped: {first}; the batches before it are stored, and "
+            "running the import again is safe"
+        )
     counts = {"stored": result.stored, "duplicates": result.duplicates, "refused": result.refused}
     if format is Format.json:
         emit_json(counts)
@@ -186,6 +195,8 @@ def import_command(
             f"refused {result.refused}",
             highlight=False,
         )
+    if result.stale_rejects is not None:
+        err.print(f"removed {result.stale_rejects} of an earlier run", highlight=False)
     if result.rejects is not None:
         err.print(f"refused lines and their reasons: {result.rejects}", highlight=False)
         raise typer.Exit(1)
