@@ -23,6 +23,7 @@ from ratecard.errors import RatecardError
 from ratecard.service import accounts as account_service
 from ratecard.service import close as close_service
 from ratecard.service import invoices as invoice_service
+from ratecard.service.close import Closed
 from ratecard.service.importer import file_format, import_file
 
 db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
@@ -220,9 +221,9 @@ def invoices_generate(
     db, settings = open_store()
     try:
         if account is None:
-            results = close_service.generate(db, period, settings)
+            closed = close_service.generate(db, period, settings)
         else:
-            results = invoice_service.generate(db, period, settings, account)
+            closed = Closed(invoice_service.generate(db, period, settings, account))
     except RatecardError as exc:
         fail(str(exc))
     rows = [
@@ -233,17 +234,31 @@ def invoices_generate(
             "total": r.total,
             "currency": r.currency,
         }
-        for r in results
+        for r in closed.generated
     ]
+    failed = [{"account": f.account, "month": f.month, "reason": f.reason} for f in closed.failed]
     if format is Format.json:
-        emit_json({"invoices": rows})
-        return
-    table = Table("account", "month", "draft", "total")
-    for row in rows:
-        table.add_row(
-            row["account"], row["month"], row["action"], f"{row['total']} {row['currency']}"
+        emit_json({"invoices": rows, "failed": failed})
+    else:
+        table = Table("account", "month", "draft", "total")
+        for row in rows:
+            table.add_row(
+                row["account"], row["month"], row["action"], f"{row['total']} {row['currency']}"
+            )
+        out.print(table)
+        if failed:
+            refused = Table("account", "month", "not rated because", title="not rated")
+            for item in failed:
+                refused.add_row(item["account"], item["month"], item["reason"])
+            out.print(refused)
+    if failed:
+        # the other accounts' drafts are stored; scripts still learn that the month is not whole
+        err.print(
+            f"{len(failed)} billing account(s) could not be rated for {period}; their drafts "
+            "are unchanged",
+            highlight=False,
         )
-    out.print(table)
+        raise typer.Exit(1)
 
 
 @invoices_app.command("finalize")
