@@ -599,12 +599,19 @@ def _metered(frame: pl.DataFrame, catalog: Catalog, owners: dict[str, str]) -> p
         .then(pl.concat_str(pl.lit("calls-inbound-"), pl.col("number_type")))
         .otherwise(pl.lit("calls-outbound"))
     )
-    message_category = pl.concat_str(
-        pl.lit("sms-"),
-        pl.col("direction"),
-        pl.when(pl.col("channel") == "longcode")
-        .then(pl.lit(""))
-        .otherwise(pl.concat_str(pl.lit("-"), pl.col("channel"))),
+    # normalize.message_category as columns: mms-<direction>, sms-<direction>[-<channel>]
+    message_category = (
+        pl.when(pl.col("channel") == "mms")
+        .then(pl.concat_str(pl.lit("mms-"), pl.col("direction")))
+        .otherwise(
+            pl.concat_str(
+                pl.lit("sms-"),
+                pl.col("direction"),
+                pl.when(pl.col("channel") == "longcode")
+                .then(pl.lit(""))
+                .otherwise(pl.concat_str(pl.lit("-"), pl.col("channel"))),
+            )
+        )
     )
     category = (
         pl.when(kind == "call")

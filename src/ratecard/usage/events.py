@@ -171,9 +171,12 @@ class CallEvent(_Located):
 
 
 class MessageEvent(_Located):
+    """A message. ``segments`` is what is billed: SMS segments, or for ``channel = "mms"``
+    the MMS messages (1 per MMS: the vendor bills an MMS per message, not per segment)."""
+
     type: Literal["message"]
     direction: Direction
-    channel: Literal["longcode", "tollfree", "shortcode"]
+    channel: Literal["longcode", "tollfree", "shortcode", "mms"]
     segments: Count
 
 

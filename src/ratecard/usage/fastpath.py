@@ -63,7 +63,7 @@ class _Message(msgspec.Struct, forbid_unknown_fields=True):
     country: str
     type: Literal["message"]
     direction: _DIRECTION
-    channel: Literal["longcode", "tollfree", "shortcode"]
+    channel: Literal["longcode", "tollfree", "shortcode", "mms"]
     segments: _COUNT
 
 
