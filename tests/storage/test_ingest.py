@@ -131,6 +131,24 @@ def test_a_control_character_or_a_time_out_of_the_window_is_refused_on_every_bac
     assert ingest_batch(db, batch[:1], settings, now).stored == 1
 
 
+def test_an_event_before_the_catalog_takes_effect_is_refused_naming_time(
+    db: Database, settings: Settings, account: str
+) -> None:
+    """Nothing before the catalog's first version is priced: stored, a 2001 call made the
+    account's all-time Usage Records fail for good."""
+    now = datetime(2026, 7, 2, tzinfo=UTC)
+    with pytest.raises(EventError) as caught:
+        ingest_batch(db, [task(account, 1, time="2019-12-31T23:59:59Z")], settings, now)
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.reason) == (
+        "time",
+        "is before the accepted window of event times, 2020-01-01T00:00:00Z to "
+        "2026-07-03T00:00:00Z (now plus the allowed clock skew); the catalog 'us' takes "
+        "effect on 2020-01-01: nothing before is priced",
+    )
+    assert ingest_batch(db, [task(account, 1, time="2020-01-01T00:00:00Z")], settings, now).stored
+
+
 def test_the_future_skew_is_a_setting(db: Database, settings: Settings, account: str) -> None:
     now = datetime(2026, 7, 2, tzinfo=UTC)
     ahead = task(account, 1, time="2026-07-04T00:00:00Z")  # two days ahead

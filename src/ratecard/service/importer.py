@@ -215,8 +215,8 @@ def import_file(
     stale = rejects if rejects.exists() else None
     if stale is not None:
         rejects.unlink()  # it described an earlier run of this file
-    window = settings.time_window(now or datetime.now(UTC))
     catalog = load_catalog(settings.catalog)
+    window = settings.time_window(now or datetime.now(UTC), catalog)
     total = Outcome()
     refused_lines = 0
     out: io.TextIOBase | None = None

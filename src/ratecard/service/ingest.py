@@ -60,7 +60,7 @@ def validate(
     """Parse ``(where, object)`` pairs: the valid events and the problems of the others.
 
     A batch without problems is validated in one pydantic-core call (:func:`parse_batch`).
-    ``window`` (``settings.time_window(now)``) holds the event times accepted; an event the
+    ``window`` (``settings.time_window(now, catalog)``) holds the event times accepted; an event the
     ``catalog`` can never price is refused too (:func:`~ratecard.usage.billable.billable`).
     Problems come in input order.
     """
@@ -214,7 +214,8 @@ def ingest_batch(
     """
     moment = now or datetime.now(UTC)
     batch = [(f"{label}[{i}]", item) for i, item in enumerate(items)]
-    events, problems = validate(batch, settings.time_window(moment), load_catalog(settings.catalog))
+    catalog = load_catalog(settings.catalog)
+    events, problems = validate(batch, settings.time_window(moment, catalog), catalog)
     if problems:
         raise EventError(problems)
     return ingest_valid(db, events, settings, moment)

@@ -16,12 +16,16 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ratecard.errors import ConfigError
 from ratecard.store.database import database_url
 from ratecard.usage.events import TimeWindow
+
+if TYPE_CHECKING:
+    from ratecard.catalog import Catalog
 
 DEFAULT_FUTURE_SKEW = timedelta(days=1)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -52,9 +56,16 @@ class Settings:
     catalog: str = "us"
     future_skew: timedelta = DEFAULT_FUTURE_SKEW
 
-    def time_window(self, now: datetime) -> TimeWindow:
-        """The event times accepted at ``now``: 2000-01-01 UTC to ``now`` + the skew."""
-        return TimeWindow.until(now, self.future_skew)
+    def time_window(self, now: datetime, catalog: Catalog | None = None) -> TimeWindow:
+        """The event times accepted at ``now``: 2000-01-01 UTC, or the day ``catalog`` takes
+        effect if later (nothing before it is ever priced: such an event would make every
+        all-time usage listing fail), to ``now`` + the skew."""
+        if catalog is None:
+            return TimeWindow.until(now, self.future_skew)
+        first = catalog.versions[0].effective
+        start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        why = f"the catalog '{catalog.name}' takes effect on {first}: nothing before is priced"
+        return TimeWindow.until(now, self.future_skew, start, why)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

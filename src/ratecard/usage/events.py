@@ -66,24 +66,32 @@ def _stamp(moment: datetime) -> str:
 
 @dataclass(frozen=True)
 class TimeWindow:
-    """The accepted event times, bounds included: ``start`` to ``end`` (UTC)."""
+    """The accepted event times, bounds included: ``start`` to ``end`` (UTC). ``why_start``
+    says why the start is later than :data:`EARLIEST_TIME`, when it is."""
 
     start: datetime
     end: datetime
+    why_start: str = ""
 
     @classmethod
-    def until(cls, now: datetime, skew: timedelta) -> TimeWindow:
-        """From :data:`EARLIEST_TIME` to ``now`` plus ``skew`` (clocks of senders differ)."""
-        return cls(EARLIEST_TIME, now + skew)
+    def until(
+        cls, now: datetime, skew: timedelta, start: datetime = EARLIEST_TIME, why_start: str = ""
+    ) -> TimeWindow:
+        """From ``start`` (at the earliest :data:`EARLIEST_TIME`) to ``now`` plus ``skew``
+        (clocks of senders differ)."""
+        if start <= EARLIEST_TIME:
+            return cls(EARLIEST_TIME, now + skew)
+        return cls(start, now + skew, why_start)
 
     def refusal(self, moment: datetime) -> str | None:
         """Why ``moment`` is refused (None: it is inside the window)."""
         if self.start <= moment <= self.end:
             return None
         side = "before" if moment < self.start else "after"
+        why = f"; {self.why_start}" if side == "before" and self.why_start else ""
         return (
             f"is {side} the accepted window of event times, {_stamp(self.start)} to "
-            f"{_stamp(self.end)} (now plus the allowed clock skew)"
+            f"{_stamp(self.end)} (now plus the allowed clock skew){why}"
         )
 
 
