@@ -250,7 +250,7 @@ def cmd_close(args: argparse.Namespace) -> None:
         database = Database(url)
         started = time.perf_counter()
         if args.path == "fast":
-            generated = close.generate(database, JULY, settings)
+            generated = close.generate(database, JULY, settings).generated
         else:
             generated = invoices.generate(database, JULY, settings)
         seconds = time.perf_counter() - started

@@ -25,7 +25,7 @@ ACCOUNT = Account("AC" + "9" * 32, "Property Co", date(2026, 1, 1))
 JULY = Month(2026, 7)
 US = load_catalog("us")
 
-#: Categories of the us catalog: three pools (voice, messages, numbers) and other prices
+#: Categories of the us catalog: four pools (voice, messages, MMS, numbers) and other prices
 #: (per_unit, graduated studio engagements, packaged lookups). Largest quantities are chosen
 #: so that a few records cross each pool's thresholds (500,000 minutes, 150,000 segments,
 #: 1,000 number charges).
@@ -35,6 +35,7 @@ CATEGORIES = {
     "calls-inbound-tollfree": 250_000,
     "sms-outbound": 100_000,
     "sms-inbound-tollfree": 100_000,
+    "mms-outbound": 100_000,
     "phonenumbers-local": 600,
     "phonenumbers-tollfree": 600,
     "calls-inbound-mobile": 10_000,
@@ -173,4 +174,6 @@ def test_the_total_is_the_sum_of_lines_each_rounded_half_up_from_its_precise_amo
 def test_the_per_unit_catalog_really_has_no_pools() -> None:
     # guards the comparison above: the two catalogs must differ in pools only
     assert PER_UNIT.versions[0].pools == ()
-    assert len(PER_UNIT.versions[0].prices) == len(US.versions[0].prices) + 9
+    pooled = sum(len(pool.rates) for pool in US.versions[0].pools)  # 11 with MMS
+    assert pooled == 11
+    assert len(PER_UNIT.versions[0].prices) == len(US.versions[0].prices) + pooled

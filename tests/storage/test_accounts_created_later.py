@@ -38,7 +38,7 @@ def test_month_close_and_one_account_generate_skip_accounts_created_after_the_mo
     }
     ingest_batch(db, [call], settings)
 
-    closed = {g.account: g.total for g in close.generate(db, JULY, settings)}
+    closed = {g.account: g.total for g in close.generate(db, JULY, settings).generated}
     assert closed == {old.sid: "0.00", last_day.sid: "0.00", backfilled.sid: "0.01"}
     assert {g.account for g in invoices.generate(db, JULY, settings)} == set(closed)
     with pytest.raises(NotFoundError):

@@ -42,14 +42,16 @@ def fast_then_existing(
     db: Database, month: Month, settings: Settings, shard_rows: int = close.SHARD_ROWS
 ) -> list[dict[str, Any]]:
     """Close with the fast path, then with the existing one: every draft must be unchanged."""
-    fast = close.generate(db, month, settings, shard_rows=shard_rows)
+    closed = close.generate(db, month, settings, shard_rows=shard_rows)
+    assert closed.failed == []
+    fast = closed.generated
     stored, lines = documents(db, month), stored_lines(db, month)
     again = invoices.generate(db, month, settings)
     assert [g.action for g in again] == ["unchanged"] * len(again)
     assert [(g.account, g.total) for g in fast] == [(g.account, g.total) for g in again]
     assert documents(db, month) == stored
     assert stored_lines(db, month) == lines
-    assert close.generate(db, month, settings) == again  # a second fast close: unchanged too
+    assert close.generate(db, month, settings).generated == again  # a second close: unchanged
     return stored
 
 
@@ -202,3 +204,94 @@ def test_new_drafts_are_stored_with_the_documents_line_values_verbatim(db: Datab
         (stored,) = uow.invoices.for_month("2026-07")
         assert stored.document == invoices.render(doc)
         assert uow.invoices.lines(stored.id) == _line_values(doc)
+
+
+def test_a_month_close_reports_each_account_it_cannot_rate_and_closes_the_others(
+    db: Database, db_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 item 3: one account with unpriceable usage already stored made the whole
+    close fail. Now it is reported by sid with the reason (on the kernel's path and on the
+    per-account path alike) and every other account gets its draft."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ratecard.cli.main import app
+    from ratecard.service.ingest import store_events
+    from ratecard.service.settings import LatePolicy
+    from ratecard.usage.events import parse_event
+
+    good, _ = create_account(db, "Good", None, date(2025, 1, 1))
+    unknown, _ = create_account(db, "Unknown", None, date(2025, 1, 2))
+    polar, _ = create_account(db, "Polar", None, date(2025, 1, 3))
+    calls = [
+        {
+            "type": "call",
+            "id": f"c{n}",
+            "account": sid,
+            "time": "2026-07-02T10:00:00Z",
+            "call_id": f"CA{n:032d}",
+            "direction": "outbound",
+            "number_type": "local",
+            "country": country,
+            "duration_seconds": seconds,
+        }
+        for n, (sid, country, seconds) in enumerate(
+            [
+                (good.sid, "US", 60),
+                (good.sid, "US", 61),
+                (good.sid, "US", 120),
+                (unknown.sid, "US", 60),
+                (polar.sid, "AQ", 60),
+            ]
+        )
+    ]
+    number = {
+        "type": "number_purchased",
+        "id": "n1",
+        "account": polar.sid,
+        "time": "2026-07-01T00:00:00Z",
+        "number": "+14155550100",
+        "number_type": "local",
+        "country": "US",
+    }
+    ingest_batch(db, [*calls, number], settings)  # AQ calls are accepted: a price may come
+    teleport = {
+        "type": "usage",
+        "id": "u1",
+        "account": unknown.sid,
+        "time": "2026-07-03T00:00:00Z",
+        "category": "teleport",
+        "quantity": "2",
+    }
+    with UnitOfWork(db) as uow:  # stored before ingestion refused such events
+        now = datetime(2026, 7, 4, tzinfo=UTC)
+        store_events(uow, [("old", parse_event(teleport))], LatePolicy.ADJUST_NEXT, now)
+        uow.commit()
+
+    closed = close.generate(db, Month(2026, 7), settings)
+    # 1 + 2 + 2 minutes at 0.013 = 0.065, rounded half-up once
+    assert [(g.account, g.action, g.total) for g in closed.generated] == [
+        (good.sid, "created", "0.07")
+    ]
+    assert [(f.account, f.month) for f in closed.failed] == [
+        (unknown.sid, "2026-07"),
+        (polar.sid, "2026-07"),
+    ]
+    assert "category 'teleport'" in closed.failed[0].reason
+    assert "country AQ" in closed.failed[1].reason
+    assert [d["account"] for d in documents(db, Month(2026, 7))] == [good.sid]
+
+    monkeypatch.setenv("RATECARD_DATABASE_URL", db_url)
+    result = CliRunner().invoke(
+        app, ["invoices", "generate", "--month", "2026-07", "--format", "json"]
+    )
+    assert result.exit_code == 1
+    shown = json.loads(result.stdout)
+    assert [(i["account"], i["action"]) for i in shown["invoices"]] == [(good.sid, "unchanged")]
+    assert [f["account"] for f in shown["failed"]] == [unknown.sid, polar.sid]
+    assert "2 billing account(s) could not be rated for 2026-07" in result.stderr
+    table = CliRunner().invoke(app, ["invoices", "generate", "--month", "2026-07"])
+    assert table.exit_code == 1
+    assert "not rated" in table.stdout
+    assert unknown.sid in table.stdout

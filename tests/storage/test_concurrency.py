@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
@@ -92,3 +93,89 @@ def test_a_copy_that_meets_an_event_stored_meanwhile_falls_back_to_the_constrain
     assert (outcome.stored, outcome.duplicates, outcome.problems) == (1, 1, [])
     with UnitOfWork(postgres_db) as uow:
         assert uow.events.count() == 3
+
+
+SHUFFLED_THREADS = 8
+SHUFFLED_EVENTS = 3_000
+ROUNDS = 5
+
+
+def _round_events(account: str, round_no: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "taskrouter_task",
+            "id": f"r{round_no}-t{n}",
+            "account": account,
+            "time": "2026-07-01T09:00:00Z",
+            "task": f"WT{n:032d}",
+        }
+        for n in range(SHUFFLED_EVENTS)
+    ]
+
+
+def test_eight_threads_sending_the_same_events_shuffled_never_fail_and_store_each_once(
+    postgres_db: Database, postgres_url: str
+) -> None:
+    """Issue 12 item 1: the same 3,000 events, in a different order per thread, all at once
+    (a barrier), 5 rounds. Every call succeeds (no DeadlockDetected) and each event is
+    stored once: per round the stored counts sum to 3,000 and the rest are duplicates."""
+    import random
+    import threading
+
+    from ratecard.service.accounts import create_account
+
+    account, _ = create_account(postgres_db, "Crowd", None, date(2025, 1, 1))
+    settings = Settings(database_url=postgres_url)
+    barrier = threading.Barrier(SHUFFLED_THREADS)
+
+    def send(events: list[dict[str, Any]]) -> Outcome:
+        barrier.wait()
+        return ingest_batch(postgres_db, events, settings)
+
+    for round_no in range(ROUNDS):
+        events = _round_events(account.sid, round_no)
+        batches = []
+        for thread in range(SHUFFLED_THREADS):
+            order = list(events)
+            random.Random(round_no * 100 + thread).shuffle(order)
+            batches.append(order)
+        with ThreadPoolExecutor(SHUFFLED_THREADS) as pool:
+            outcomes = list(pool.map(send, batches))
+        assert sum(o.stored for o in outcomes) == SHUFFLED_EVENTS
+        assert sum(o.duplicates for o in outcomes) == SHUFFLED_EVENTS * (SHUFFLED_THREADS - 1)
+        assert all(o.problems == [] for o in outcomes)
+    with UnitOfWork(postgres_db) as uow:
+        assert uow.events.count() == SHUFFLED_EVENTS * ROUNDS
+
+
+def test_a_deadlock_or_serialization_failure_runs_the_whole_transaction_again() -> None:
+    """The server retries what PostgreSQL rolled back (bounded), never answers it as an error;
+    anything else is raised at once."""
+    import psycopg
+    import pytest
+
+    from ratecard.store.database import retrying
+
+    def failing(*errors: Exception) -> tuple[list[int], Callable[[], str]]:
+        """A transaction that raises ``errors`` in turn, then succeeds; and its run count."""
+        runs: list[int] = []
+
+        def work() -> str:
+            runs.append(1)
+            if len(runs) <= len(errors):
+                raise errors[len(runs) - 1]
+            return "stored"
+
+        return runs, work
+
+    deadlock = psycopg.errors.DeadlockDetected("deadlock detected")
+    runs, work = failing(deadlock, psycopg.errors.SerializationFailure("could not serialize"))
+    assert (retrying(work), len(runs)) == ("stored", 3)
+    runs, work = failing(deadlock, deadlock, deadlock)
+    with pytest.raises(psycopg.errors.DeadlockDetected):
+        retrying(work, attempts=3)
+    assert len(runs) == 3
+    runs, work = failing(psycopg.errors.UniqueViolation("duplicate key"))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        retrying(work)
+    assert len(runs) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -100,3 +102,109 @@ def test_a_float_quantity_is_refused_naming_the_field(
     with pytest.raises(EventError) as caught:
         ingest_batch(db, [usage], settings)
     assert caught.value.problems[0].field == "quantity"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"id": "task\x00one"}, "id"),
+        ({"task": "WT\x00"}, "task"),
+        ({"id": "task\x1bone"}, "id"),
+        ({"time": "9999-12-31T23:59:59-01:00"}, "time"),
+        ({"time": "0001-01-01T00:00:00+01:00"}, "time"),
+        ({"time": "1969-12-31T23:59:59Z"}, "time"),
+        ({"time": "2026-07-03T00:00:01Z"}, "time"),  # past now (2026-07-02) + the 1-day skew
+    ],
+)
+def test_a_control_character_or_a_time_out_of_the_window_is_refused_on_every_backend(
+    db: Database, settings: Settings, account: str, changes: dict[str, Any], field: str
+) -> None:
+    """Issue 12 items 2 and 4: PostgreSQL failed on NUL (500) where SQLite stored it, and
+    years 1 and 9999 overflowed; now both refuse the batch naming the field."""
+    now = datetime(2026, 7, 2, tzinfo=UTC)
+    batch = [task(account, 1), task(account, 2, **changes)]
+    with pytest.raises(EventError) as caught:
+        ingest_batch(db, batch, settings, now)
+    (problem,) = caught.value.problems
+    assert (problem.where, problem.field) == ("events[1]", field)
+    assert stored_count(db) == 0
+    assert ingest_batch(db, batch[:1], settings, now).stored == 1
+
+
+def test_an_event_before_the_catalog_takes_effect_is_refused_naming_time(
+    db: Database, settings: Settings, account: str
+) -> None:
+    """Nothing before the catalog's first version is priced: stored, a 2001 call made the
+    account's all-time Usage Records fail for good."""
+    now = datetime(2026, 7, 2, tzinfo=UTC)
+    with pytest.raises(EventError) as caught:
+        ingest_batch(db, [task(account, 1, time="2019-12-31T23:59:59Z")], settings, now)
+    (problem,) = caught.value.problems
+    assert (problem.field, problem.reason) == (
+        "time",
+        "is before the accepted window of event times, 2020-01-01T00:00:00Z to "
+        "2026-07-03T00:00:00Z (now plus the allowed clock skew); the catalog 'us' takes "
+        "effect on 2020-01-01: nothing before is priced",
+    )
+    assert ingest_batch(db, [task(account, 1, time="2020-01-01T00:00:00Z")], settings, now).stored
+
+
+def test_the_future_skew_is_a_setting(db: Database, settings: Settings, account: str) -> None:
+    now = datetime(2026, 7, 2, tzinfo=UTC)
+    ahead = task(account, 1, time="2026-07-04T00:00:00Z")  # two days ahead
+    with pytest.raises(EventError, match="accepted window"):
+        ingest_batch(db, [ahead], settings, now)
+    wider = replace(settings, future_skew=timedelta(days=3))
+    assert ingest_batch(db, [ahead], wider, now).stored == 1
+    env = {"RATECARD_DATABASE_URL": db.url, "RATECARD_FUTURE_SKEW": "72h"}
+    assert Settings.from_env(env).future_skew == timedelta(days=3)
+
+
+def usage(account: str, n: int, **fields: Any) -> dict[str, Any]:
+    event = {"type": "usage", "id": f"u{n}", "account": account, "time": "2026-07-02T00:00:00Z"}
+    return event | fields
+
+
+def test_usage_the_catalog_can_never_price_is_refused_naming_the_field(
+    db: Database, settings: Settings, account: str
+) -> None:
+    """Issue 11 item 3: an unknown category, or a category priced only by country (the
+    US/Canada pools) without a country, made the invoice and the month close fail later."""
+    batch = [
+        usage(account, 1, category="sms-outbound", quantity="3", country="US"),
+        usage(account, 2, category="teleport", quantity="1"),
+        usage(account, 3, category="sms-outbound", quantity="3"),
+        usage(account, 4, category="calls-outbound", quantity="10"),
+        usage(account, 5, category="sms-outbound-shortcode", quantity="1"),
+        usage(account, 6, category="lookups", quantity="1"),  # priced in any country
+    ]
+    with pytest.raises(EventError) as caught:
+        ingest_batch(db, batch, settings)
+    found = [(p.where, p.field, p.reason) for p in caught.value.problems]
+    assert found == [
+        (
+            "events[1]",
+            "category",
+            "'teleport' is not a category of the catalog 'us' ('ratecard catalog check' lists "
+            "them)",
+        ),
+        (
+            "events[2]",
+            "country",
+            "category 'sms-outbound' is priced by country (CA, US): give the event's country",
+        ),
+        (
+            "events[3]",
+            "country",
+            "category 'calls-outbound' is priced by country (CA, US): give the event's country",
+        ),
+        (
+            "events[4]",
+            "country",
+            "category 'sms-outbound-shortcode' is priced by country "
+            "(CA, US): give the event's country",
+        ),
+    ]
+    assert stored_count(db) == 0
+    outcome = ingest_batch(db, [batch[0], batch[5]], settings)
+    assert (outcome.stored, outcome.problems) == (2, [])

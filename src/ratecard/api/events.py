@@ -21,10 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from ratecard.api.deps import AccountCaller, Context, Ctx, Principal
 from ratecard.api.errors import ApiError, invalid
+from ratecard.catalog import Catalog
 from ratecard.errors import EventError, Problem
 from ratecard.service.ingest import Outcome, ingest_new, ingest_valid, validate
 from ratecard.store.unit_of_work import UnitOfWork
-from ratecard.usage.events import Event
+from ratecard.usage.events import Event, TimeWindow
 from ratecard.usage.fastpath import decode_batch
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -73,7 +74,11 @@ def _parents(ctx: Context, sids: set[Any]) -> dict[str, str | None]:
 
 
 def _check(
-    events: list[Any], who: Principal, parents: dict[str, str | None]
+    events: list[Any],
+    who: Principal,
+    parents: dict[str, str | None],
+    window: TimeWindow,
+    catalog: Catalog,
 ) -> list[tuple[str, Event]]:
     """The batch's events, validated; refuse the batch, naming every bad event, if any is
     invalid or names a foreign account.
@@ -81,7 +86,8 @@ def _check(
     An account outside the caller's tree (the calling account and its subaccounts) is
     reported exactly like one that does not exist.
     """
-    valid, problems = validate([(f"events[{i}]", item) for i, item in enumerate(events)])
+    items = [(f"events[{i}]", item) for i, item in enumerate(events)]
+    valid, problems = validate(items, window, catalog)
     bad = {p.where for p in problems}
     for index, event in enumerate(events):
         sid = event.get("account") if isinstance(event, dict) else None
@@ -101,17 +107,19 @@ def _check(
 
 
 def _ingest(ctx: Context, who: Principal, raw: bytes) -> dict[str, int]:
-    fast = decode_batch(raw)
+    now = ctx.now()
+    window = ctx.settings.time_window(now, ctx.catalog)
+    fast = decode_batch(raw, window)
     if fast is not None and len(fast) <= MAX_EVENTS:
         sids = {e.account for e in fast}
         parents = _parents(ctx, sids)
         if all(sid in parents and who.name in (sid, parents[sid]) for sid in sids):
             rows = [(f"events[{i}]", e) for i, e in enumerate(fast)]
-            return _answer(ingest_new(ctx.db, rows, ctx.settings, ctx.now(), parents))
+            return _answer(ingest_new(ctx.db, rows, ctx.settings, now, parents))
     events = _events(_payload(raw))
     parents = _parents(ctx, {e.get("account") for e in events if isinstance(e, dict)})
-    valid = _check(events, who, parents)
-    return _answer(ingest_valid(ctx.db, valid, ctx.settings, ctx.now(), parents))
+    valid = _check(events, who, parents, window, ctx.catalog)
+    return _answer(ingest_valid(ctx.db, valid, ctx.settings, now, parents))
 
 
 def _answer(outcome: Outcome) -> dict[str, int]:

@@ -11,9 +11,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import psycopg
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from ratecard.billing.serialize import invoices_to_csv
 from ratecard.cli.common import Format, emit_json, err, fail, open_store, out, parse_month
@@ -21,6 +23,7 @@ from ratecard.errors import RatecardError
 from ratecard.service import accounts as account_service
 from ratecard.service import close as close_service
 from ratecard.service import invoices as invoice_service
+from ratecard.service.close import Closed
 from ratecard.service.importer import file_format, import_file
 
 db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
@@ -177,6 +180,13 @@ def import_command(
             result = import_file(db, file, settings, progress)
     except RatecardError as exc:
         fail(str(exc))
+    except (SQLAlchemyError, psycopg.Error, OSError) as exc:
+        # the store or the file system failed, not a line: earlier batches are stored
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        fail(
+            f"import of {file} stopped: {first}; the batches before it are stored, and "
+            "running the import again is safe"
+        )
     counts = {"stored": result.stored, "duplicates": result.duplicates, "refused": result.refused}
     if format is Format.json:
         emit_json(counts)
@@ -186,6 +196,8 @@ def import_command(
             f"refused {result.refused}",
             highlight=False,
         )
+    if result.stale_rejects is not None:
+        err.print(f"removed {result.stale_rejects} of an earlier run", highlight=False)
     if result.rejects is not None:
         err.print(f"refused lines and their reasons: {result.rejects}", highlight=False)
         raise typer.Exit(1)
@@ -209,9 +221,9 @@ def invoices_generate(
     db, settings = open_store()
     try:
         if account is None:
-            results = close_service.generate(db, period, settings)
+            closed = close_service.generate(db, period, settings)
         else:
-            results = invoice_service.generate(db, period, settings, account)
+            closed = Closed(invoice_service.generate(db, period, settings, account))
     except RatecardError as exc:
         fail(str(exc))
     rows = [
@@ -222,17 +234,31 @@ def invoices_generate(
             "total": r.total,
             "currency": r.currency,
         }
-        for r in results
+        for r in closed.generated
     ]
+    failed = [{"account": f.account, "month": f.month, "reason": f.reason} for f in closed.failed]
     if format is Format.json:
-        emit_json({"invoices": rows})
-        return
-    table = Table("account", "month", "draft", "total")
-    for row in rows:
-        table.add_row(
-            row["account"], row["month"], row["action"], f"{row['total']} {row['currency']}"
+        emit_json({"invoices": rows, "failed": failed})
+    else:
+        table = Table("account", "month", "draft", "total")
+        for row in rows:
+            table.add_row(
+                row["account"], row["month"], row["action"], f"{row['total']} {row['currency']}"
+            )
+        out.print(table)
+        if failed:
+            refused = Table("account", "month", "not rated because", title="not rated")
+            for item in failed:
+                refused.add_row(item["account"], item["month"], item["reason"])
+            out.print(refused)
+    if failed:
+        # the other accounts' drafts are stored; scripts still learn that the month is not whole
+        err.print(
+            f"{len(failed)} billing account(s) could not be rated for {period}; their drafts "
+            "are unchanged",
+            highlight=False,
         )
-    out.print(table)
+        raise typer.Exit(1)
 
 
 @invoices_app.command("finalize")

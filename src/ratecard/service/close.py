@@ -19,6 +19,12 @@
 Both kinds of documents are stored as the existing path stores them: new drafts in bulk
 (:func:`store_documents`), everything else (replaced drafts, unchanged finals, late-event
 adjustments) by the existing path's own :func:`ratecard.service.invoices._store`.
+
+One billing account that cannot be rated (usage without a price, stored data the engine
+refuses) does not stop the month: it is reported by sid with the reason (:class:`Failed`),
+its draft is left as it was, and every other account is closed. Usage the kernel would find
+unpriced is looked for before rating (:func:`_unpriced_owners`), so such an account takes the
+existing path, which rates one account at a time and names it.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import queue
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _encode
 from typing import Any
@@ -44,6 +51,7 @@ from ratecard.billing.monthly import bill_month
 from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoice_to_dict, line_to_dict
 from ratecard.catalog import Catalog, load_catalog
+from ratecard.errors import RatecardError, RatingError
 from ratecard.flex.history import FlexInstance
 from ratecard.money import D, round_money, total
 from ratecard.rating.batch import rate_frame
@@ -87,28 +95,47 @@ _WHOLE = re.compile(r"^[0-9]+$").pattern
 SHARD_ROWS = 12_000_000
 
 
+@dataclass(frozen=True)
+class Failed:
+    """A billing account whose month could not be rated, and why (its draft is untouched)."""
+
+    account: str
+    month: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A month close: what was stored per billing account, and the accounts that failed."""
+
+    generated: list[Generated]
+    failed: list[Failed] = field(default_factory=list)
+
+
 def generate(
     db: Database,
     month: Month,
     settings: Settings,
     now: datetime | None = None,
     shard_rows: int = SHARD_ROWS,
-) -> list[Generated]:
-    """Compute and store draft invoices of ``month`` for every billing account (fast path)."""
+) -> Closed:
+    """Compute and store draft invoices of ``month`` for every billing account (fast path);
+    an account that cannot be rated is reported in ``failed`` and the others are stored."""
     catalog = load_catalog(settings.catalog)
 
-    def work() -> list[Generated]:
+    def work() -> Closed:
         with UnitOfWork(db) as uow:
             uow.events.freeze()
             accounts = uow.accounts.list()
             through = uow.events.last_seq()
             flex = load_instances(uow)
-            docs = month_documents(uow, catalog, accounts, month, flex, shard_rows)
+            failed: list[Failed] = []
+            docs = month_documents(uow, catalog, accounts, month, flex, shard_rows, failed)
             docs = [doc for doc in docs if existed(doc, accounts, month)]
             moment = now or datetime.now(UTC)
-            results = store_documents(uow, catalog, accounts, docs, month, through, moment)
+            results = store_documents(uow, catalog, accounts, docs, month, through, moment, failed)
             uow.commit()
-            return results
+            return Closed(results, failed)
 
     return retrying(work)
 
@@ -121,12 +148,14 @@ def store_documents(
     month: Month,
     through: int,
     now: datetime,
+    failed: list[Failed] | None = None,
 ) -> list[Generated]:
     """Store the drafts as :func:`ratecard.service.invoices._store` does, in bulk.
 
     A billing account with no invoice for the month and no finalized earlier month (no
     adjustments possible) gets a new draft: those are inserted together (one multi-row insert
-    for the invoices, one for their lines). Every other one goes through ``_store`` itself.
+    for the invoices, one for their lines). Every other one goes through ``_store`` itself;
+    one whose adjustments cannot be rated is added to ``failed`` (raised without a list).
     """
     session = uow.events.session
     table, lines_table = InvoiceRow.__table__, InvoiceLineRow.__table__
@@ -155,7 +184,12 @@ def store_documents(
     for doc in docs:
         owner = doc["account"]
         if owner in current or owner in finalized:
-            results.append(_store(uow, catalog, accounts, doc, month, through, now))
+            try:  # _store rates (adjustments) before it writes: a refusal writes nothing
+                results.append(_store(uow, catalog, accounts, doc, month, through, now))
+            except RatecardError as exc:
+                if failed is None:
+                    raise
+                failed.append(Failed(owner, str(month), str(exc)))
             continue
         values = {
             "account_sid": owner,
@@ -308,8 +342,12 @@ def month_documents(
     month: Month,
     flex: Mapping[str, FlexInstance],
     shard_rows: int = SHARD_ROWS,
+    failed: list[Failed] | None = None,
 ) -> list[Doc]:
-    """The invoice documents of every billing account for ``month``, in the existing order."""
+    """The invoice documents of every billing account for ``month``, in the existing order.
+
+    With a ``failed`` list, a billing account that cannot be rated is added to it (sid and
+    reason) and has no document; without one, its error is raised."""
     owners = billing_accounts(accounts)
     if uow.dialect == "postgresql":
         # Compiling the survey's expressions (JIT) took ~1.2 s of its ~5 s at 10M events
@@ -325,8 +363,14 @@ def month_documents(
         else:
             metered = _metered(_read(uow, month, members), catalog, owners)
         usage, refused = _split(metered)
-        slow |= refused
-        fast.update(_fast_documents(usage, catalog, accounts, month, slow))
+        slow |= refused | _unpriced_owners(usage, catalog, month)
+        try:
+            fast.update(_fast_documents(usage, catalog, accounts, month, slow))
+        except RatingError:
+            if failed is None:
+                raise
+            # one account refused (int64 bound, ...): each of the shard's is rated alone
+            slow |= set(usage["billing_account"].unique().drop_nulls().to_list())
     docs = []
     children = _children(accounts)
     for account in accounts:
@@ -334,8 +378,14 @@ def month_documents(
             continue
         if account.sid in slow:
             members = [account.sid, *(a.sid for a in children.get(account.sid, []))]
-            events = load_events(uow, members, month)
-            (invoice,) = bill_month(catalog, accounts, events, month, account.sid, flex)
+            try:
+                events = load_events(uow, members, month)
+                (invoice,) = bill_month(catalog, accounts, events, month, account.sid, flex)
+            except RatecardError as exc:
+                if failed is None:
+                    raise
+                failed.append(Failed(account.sid, str(month), str(exc)))
+                continue
             docs.append(invoice_to_dict(invoice))
         else:
             empty = _document(catalog, children, account, month, {})
@@ -549,12 +599,19 @@ def _metered(frame: pl.DataFrame, catalog: Catalog, owners: dict[str, str]) -> p
         .then(pl.concat_str(pl.lit("calls-inbound-"), pl.col("number_type")))
         .otherwise(pl.lit("calls-outbound"))
     )
-    message_category = pl.concat_str(
-        pl.lit("sms-"),
-        pl.col("direction"),
-        pl.when(pl.col("channel") == "longcode")
-        .then(pl.lit(""))
-        .otherwise(pl.concat_str(pl.lit("-"), pl.col("channel"))),
+    # normalize.message_category as columns: mms-<direction>, sms-<direction>[-<channel>]
+    message_category = (
+        pl.when(pl.col("channel") == "mms")
+        .then(pl.concat_str(pl.lit("mms-"), pl.col("direction")))
+        .otherwise(
+            pl.concat_str(
+                pl.lit("sms-"),
+                pl.col("direction"),
+                pl.when(pl.col("channel") == "longcode")
+                .then(pl.lit(""))
+                .otherwise(pl.concat_str(pl.lit("-"), pl.col("channel"))),
+            )
+        )
     )
     category = (
         pl.when(kind == "call")
@@ -609,6 +666,28 @@ def _split(metered: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
     refused = set(nulls.unique().to_list())
     usage = metered.filter(~pl.col("billing_account").is_in(list(refused)))
     return usage, {r for r in refused if r is not None}
+
+
+def _unpriced_owners(usage: pl.DataFrame, catalog: Catalog, month: Month) -> set[str]:
+    """The billing accounts with usage some catalog version in force in ``month`` has no
+    price for: the kernel refuses a whole shard for one such row, the existing path names
+    the account (all of them when the month precedes the catalog)."""
+    pairs = usage.select(
+        pl.col("billing_account").cast(pl.String),
+        pl.col("category").cast(pl.String),
+        pl.col("country").cast(pl.String),
+    ).unique()
+    try:
+        versions = [catalog.at(month.start)]
+    except RatingError:
+        return set(pairs["billing_account"].drop_nulls().to_list())
+    first, last = month.start.date(), month.end.date()
+    versions += [v for v in catalog.versions if first < v.effective < last]
+    unpriced: set[str] = set()
+    for owner, category, country in pairs.iter_rows():
+        if any(v.charge_for(category, country) is None for v in versions):
+            unpriced.add(owner)
+    return unpriced
 
 
 def _fast_documents(

@@ -20,11 +20,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ratecard.billing.periods import Month
+from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import ConflictError, EventError, Problem
 from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.unit_of_work import UnitOfWork
-from ratecard.usage.events import Event, NewEvent, new_event, parse_batch
+from ratecard.usage.billable import billable
+from ratecard.usage.events import (
+    Event,
+    NewEvent,
+    TimeWindow,
+    in_input_order,
+    new_event,
+    parse_batch,
+)
 
 
 @dataclass
@@ -45,12 +54,21 @@ class Outcome:
         self.problems.extend(other.problems)
 
 
-def validate(items: Sequence[tuple[str, Any]]) -> tuple[list[tuple[str, Event]], list[Problem]]:
+def validate(
+    items: Sequence[tuple[str, Any]], window: TimeWindow, catalog: Catalog
+) -> tuple[list[tuple[str, Event]], list[Problem]]:
     """Parse ``(where, object)`` pairs: the valid events and the problems of the others.
 
     A batch without problems is validated in one pydantic-core call (:func:`parse_batch`).
+    ``window`` (``settings.time_window(now, catalog)``) holds the event times accepted; an event the
+    ``catalog`` can never price is refused too (:func:`~ratecard.usage.billable.billable`).
+    Problems come in input order.
     """
-    return parse_batch(items)
+    events, problems = parse_batch(items, window)
+    events, unbillable = billable(events, catalog)
+    if not unbillable:
+        return events, problems
+    return events, in_input_order(items, [*problems, *unbillable])
 
 
 def store_events(
@@ -194,10 +212,13 @@ def ingest_batch(
     ``items`` are event objects (dicts); problems are located as ``events[INDEX]``. A
     conflict with a stored event raises :class:`~ratecard.errors.ConflictError`.
     """
-    events, problems = validate([(f"{label}[{i}]", item) for i, item in enumerate(items)])
+    moment = now or datetime.now(UTC)
+    batch = [(f"{label}[{i}]", item) for i, item in enumerate(items)]
+    catalog = load_catalog(settings.catalog)
+    events, problems = validate(batch, settings.time_window(moment, catalog), catalog)
     if problems:
         raise EventError(problems)
-    return ingest_valid(db, events, settings, now)
+    return ingest_valid(db, events, settings, moment)
 
 
 def ingest_valid(

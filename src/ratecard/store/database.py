@@ -9,12 +9,14 @@ failing half-way. ``postgresql://`` URLs use psycopg 3.
 from __future__ import annotations
 
 import os
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import platformdirs
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -137,13 +139,30 @@ class Database:
         self.engine.dispose()
 
 
+#: SQLSTATEs after which the whole transaction may simply run again: serialization failure
+#: and deadlock (PostgreSQL rolled the transaction back; nothing of it was applied).
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "run the transaction again": SQLite's locked database, or a
+    PostgreSQL serialization failure or deadlock, raised through SQLAlchemy or straight from
+    psycopg (the COPY paths use the driver's cursor)."""
+    cause = exc.orig if isinstance(exc, OperationalError) else exc
+    if isinstance(exc, OperationalError) and "locked" in str(cause):
+        return True
+    return isinstance(cause, psycopg.Error) and cause.sqlstate in RETRYABLE_SQLSTATES
+
+
 def retrying(work: Callable[[], T], attempts: int = 8) -> T:
-    """Run ``work`` (one whole transaction), again if SQLite reported a locked database."""
+    """Run ``work`` (one whole transaction), again if SQLite reported a locked database or
+    PostgreSQL a serialization failure or deadlock; after ``attempts`` runs the error is
+    raised. The pause grows, with jitter so that writers that collided do not meet again."""
     for attempt in range(attempts):
         try:
             return work()
-        except OperationalError as exc:
-            if "locked" not in str(exc.orig) or attempt == attempts - 1:
+        except (OperationalError, psycopg.Error) as exc:
+            if not _retryable(exc) or attempt == attempts - 1:
                 raise
-            time.sleep(0.05 * 2**attempt)
+            time.sleep(0.05 * 2**attempt * (0.5 + random.random()))  # jitter
     raise AssertionError("unreachable")

@@ -172,9 +172,16 @@ def _copy_fields(event: NewEvent) -> str:
     return f"{event.account}\t{copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}"
 
 
-def _copy_line(n: int, event: NewEvent) -> str:
-    """Line ``n`` of the staging COPY."""
-    return f"{n}\t{_copy_fields(event)}\n"
+def _copy_line(seq: int, event: NewEvent) -> str:
+    """An event with its ``seq`` as a line of COPY text."""
+    return f"{seq}\t{_copy_fields(event)}\n"
+
+
+def _in_key_order(seqs: Sequence[int], events: Sequence[NewEvent]) -> list[tuple[int, NewEvent]]:
+    """``(seq, event)`` pairs, the numbers given out in the batch's order, sorted by
+    (account, event id) code point by code point: the one order every writer inserts in."""
+    pairs = zip(seqs, events, strict=True)
+    return sorted(pairs, key=lambda pair: (pair[1].account, pair[1].event_id))
 
 
 class EventRepository:
@@ -223,7 +230,15 @@ class EventRepository:
         into ``events``, inside a savepoint: about half the server time of staging them. If a
         concurrent writer stored one of them meanwhile, the unique constraint refuses the copy,
         the savepoint is rolled back and the batch takes the staged path, where the
-        constraint decides row by row (:meth:`_insert_staged`)."""
+        constraint decides row by row (:meth:`_insert_staged`).
+
+        Rows are written in key order, (account, event id) by code point, never in the
+        batch's order: a writer that meets a key another open transaction inserted waits for
+        it, and two writers of the same keys in different orders each waited for the other
+        (DeadlockDetected, issue 12). In one order, the first to reach a shared key goes
+        first and the other waits without holding anything the first needs. ``seq`` still
+        follows the batch's order: the numbers are drawn first and given out in batch order
+        (:meth:`_seqs`)."""
         connection = self.session.connection().connection.driver_connection
         assert connection is not None
         with connection.cursor() as cursor:
@@ -231,18 +246,35 @@ class EventRepository:
             new = [e for e in events if (e.account, e.event_id) not in stored]
             if not new:
                 return set()
+            rows = _in_key_order(self._seqs(cursor, len(new)), new)
             moment = stored_at.astimezone(UTC).isoformat()
             cursor.execute("SAVEPOINT ratecard_direct_copy")
             try:
                 with cursor.copy(
-                    "COPY events (account_sid, event_id, type, time, body, stored_at) FROM STDIN"
+                    "COPY events (seq, account_sid, event_id, type, time, body, stored_at) "
+                    "FROM STDIN"
                 ) as copy:
-                    copy.write("".join([f"{_copy_fields(e)}\t{moment}\n" for e in new]))
+                    text = [f"{seq}\t{_copy_fields(e)}\t{moment}\n" for seq, e in rows]
+                    copy.write("".join(text))
             except psycopg.errors.UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT ratecard_direct_copy")
-                return self._insert_staged(cursor, new, stored_at)
+                return self._insert_staged(cursor, rows, stored_at)
             cursor.execute("RELEASE SAVEPOINT ratecard_direct_copy")
             return {(e.account, e.event_id) for e in new}
+
+    @staticmethod
+    def _seqs(cursor: psycopg.Cursor[Any], count: int) -> list[int]:
+        """``count`` new ingestion sequence numbers, ascending.
+
+        The table's ROW EXCLUSIVE lock is taken first, as an insert takes it: numbers drawn
+        before it could be stored after a month close read the highest stored ``seq`` under
+        its SHARE lock (:meth:`freeze`), below that high-water mark and so never seen."""
+        cursor.execute("LOCK TABLE events IN ROW EXCLUSIVE MODE")
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('events', 'seq')) FROM generate_series(1, %s)",
+            (count,),
+        )
+        return sorted(int(row[0]) for row in cursor.fetchall())
 
     @staticmethod
     def _stored_keys(
@@ -261,25 +293,29 @@ class EventRepository:
         return set(cursor.fetchall())
 
     def _insert_staged(
-        self, cursor: psycopg.Cursor[Any], events: Sequence[NewEvent], stored_at: datetime
+        self,
+        cursor: psycopg.Cursor[Any],
+        rows: Sequence[tuple[int, NewEvent]],
+        stored_at: datetime,
     ) -> set[tuple[str, str]]:
-        """The batch sent with ``COPY`` into a temporary table of this connection, emptied at
-        each commit, and moved into ``events`` by ONE ``INSERT ... SELECT ... ON CONFLICT DO
-        NOTHING``: the unique constraint decides each row, whatever concurrent writers do."""
+        """The batch (``(seq, event)`` pairs in key order) sent with ``COPY`` into a temporary
+        table of this connection, emptied at each commit, and moved into ``events`` by ONE
+        ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` in the same key order: the unique
+        constraint decides each row, whatever concurrent writers do."""
         cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS ratecard_event_stage (n int, "
+            "CREATE TEMPORARY TABLE IF NOT EXISTS ratecard_event_stage (n int, seq bigint, "
             "account_sid text, event_id text, type text, time timestamptz, body text) "
             "ON COMMIT DELETE ROWS"
         )
         with cursor.copy(
-            "COPY ratecard_event_stage (n, account_sid, event_id, type, time, body) FROM STDIN"
+            "COPY ratecard_event_stage (n, seq, account_sid, event_id, type, time, body) FROM STDIN"
         ) as copy:
-            copy.write("".join([_copy_line(n, e) for n, e in enumerate(events)]))
+            copy.write("".join([f"{n}\t{_copy_line(*row)}" for n, row in enumerate(rows)]))
         # emptying the stage in the same statement keeps it empty for a next batch
         cursor.execute(
             "WITH staged AS (DELETE FROM ratecard_event_stage RETURNING *) "
-            "INSERT INTO events (account_sid, event_id, type, time, body, stored_at) "
-            "SELECT account_sid, event_id, type, time, body, %s FROM staged ORDER BY n "
+            "INSERT INTO events (seq, account_sid, event_id, type, time, body, stored_at) "
+            "SELECT seq, account_sid, event_id, type, time, body, %s FROM staged ORDER BY n "
             "ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id",
             (stored_at.astimezone(UTC),),
         )

@@ -4,13 +4,19 @@ Every billable fact arrives as an event object. :func:`parse_events` validates a
 returns the events, or raises :class:`~ratecard.errors.EventError` listing every invalid event
 with its position, field and reason. Quantities are decimal strings or integers: a JSON float
 (``1.5``) is refused, so no binary floating point ever reaches a money path.
+
+Times are accepted in a window, :class:`TimeWindow`: from :data:`EARLIEST_TIME` (2000-01-01
+UTC) to "now" plus an allowed clock skew. The caller (the service layer) gives the window, so
+this module never reads a clock. Ids and names must not contain control characters
+(PostgreSQL cannot store NUL in text, and none of them belongs in an id).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal, NamedTuple
 
@@ -38,6 +44,57 @@ MAX_QUANTITY = Decimal(10) ** 12
 _MAX_COUNT = int(MAX_QUANTITY)
 
 
+#: The earliest event time accepted: nothing older is billed (and times far outside any
+#: plausible month, as 0001 or 9999, overflow when moved to UTC or break month arithmetic).
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+#: Longest quotation of a refused value in an error (the rest is cut, "...").
+EXCERPT = 40
+#: No control character (C0, DEL, C1): an id or name with one is refused.
+NO_CONTROL = r"^[^\x00-\x1F\x7F-\x9F]*$"
+_NO_CONTROL_REASON = "must not contain control characters (NUL, tab, line breaks, ...)"
+
+
+def excerpt(value: object, limit: int = EXCERPT) -> str:
+    """``repr(value)``, cut to about ``limit`` characters: errors quote input, never all of it."""
+    text = repr(value) if len(str(value)) <= limit * 4 else repr(str(value)[: limit * 2])
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The accepted event times, bounds included: ``start`` to ``end`` (UTC). ``why_start``
+    says why the start is later than :data:`EARLIEST_TIME`, when it is."""
+
+    start: datetime
+    end: datetime
+    why_start: str = ""
+
+    @classmethod
+    def until(
+        cls, now: datetime, skew: timedelta, start: datetime = EARLIEST_TIME, why_start: str = ""
+    ) -> TimeWindow:
+        """From ``start`` (at the earliest :data:`EARLIEST_TIME`) to ``now`` plus ``skew``
+        (clocks of senders differ)."""
+        if start <= EARLIEST_TIME:
+            return cls(EARLIEST_TIME, now + skew)
+        return cls(start, now + skew, why_start)
+
+    def refusal(self, moment: datetime) -> str | None:
+        """Why ``moment`` is refused (None: it is inside the window)."""
+        if self.start <= moment <= self.end:
+            return None
+        side = "before" if moment < self.start else "after"
+        why = f"; {self.why_start}" if side == "before" and self.why_start else ""
+        return (
+            f"is {side} the accepted window of event times, {_stamp(self.start)} to "
+            f"{_stamp(self.end)} (now plus the allowed clock skew){why}"
+        )
+
+
 def _decimal(value: object) -> Decimal:
     return non_negative(value, maximum=MAX_QUANTITY)
 
@@ -46,11 +103,11 @@ def _integer(value: object) -> int:
     if type(value) is int and 0 <= value <= _MAX_COUNT:  # the common case, checked as below
         return value
     if isinstance(value, bool | float):
-        raise ValueError(f"must be a whole number, not {value!r}")
-    if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value):
+        raise ValueError(f"must be a whole number, not {excerpt(value)}")
+    if isinstance(value, str) and len(value) <= 40 and re.fullmatch(r"\s*\d+\s*", value):
         value = int(value)
     if not isinstance(value, int):
-        raise ValueError(f"must be a whole number, got {value!r}")
+        raise ValueError(f"must be a whole number, got {excerpt(value)}")
     if value < 0:
         raise ValueError("must not be negative")
     if value > MAX_QUANTITY:
@@ -67,16 +124,22 @@ def _moment(value: object) -> datetime:
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise ValueError(f"not an ISO 8601 time: {value!r}") from None
+        raise ValueError(f"not an ISO 8601 time: {excerpt(value)}") from None
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"time {value!r} has no UTC offset (add Z or +HH:MM)")
-    return moment.astimezone(UTC)
+        raise ValueError(f"time {excerpt(value)} has no UTC offset (add Z or +HH:MM)")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is in year 10000 in UTC
+        raise ValueError(
+            f"time {excerpt(value)} is out of range (events are accepted from "
+            f"{_stamp(EARLIEST_TIME)} to now)"
+        ) from None
 
 
 Quantity = Annotated[Decimal, BeforeValidator(_decimal)]
 Count = Annotated[int, BeforeValidator(_integer)]
 Moment = Annotated[datetime, BeforeValidator(_moment)]
-Name = Annotated[str, Field(min_length=1, max_length=256)]
+Name = Annotated[str, Field(min_length=1, max_length=256, pattern=NO_CONTROL)]
 Direction = Literal["inbound", "outbound"]
 NumberType = Literal["local", "tollfree", "mobile"]
 
@@ -84,7 +147,7 @@ NumberType = Literal["local", "tollfree", "mobile"]
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    id: Annotated[str, Field(min_length=1, max_length=128)]
+    id: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_CONTROL)]
     account: str
     time: Moment
 
@@ -116,9 +179,12 @@ class CallEvent(_Located):
 
 
 class MessageEvent(_Located):
+    """A message. ``segments`` is what is billed: SMS segments, or for ``channel = "mms"``
+    the MMS messages (1 per MMS: the vendor bills an MMS per message, not per segment)."""
+
     type: Literal["message"]
     direction: Direction
-    channel: Literal["longcode", "tollfree", "shortcode"]
+    channel: Literal["longcode", "tollfree", "shortcode", "mms"]
     segments: Count
 
 
@@ -268,6 +334,10 @@ def _problems(error: ValidationError, where: str) -> list[Problem]:
             reason = "is not a field of this event type"
         elif item["type"] == "missing":
             reason = "is required"
+        elif item["type"] == "string_pattern_mismatch" and item["ctx"]["pattern"] == NO_CONTROL:
+            reason = _NO_CONTROL_REASON
+        if len(reason) > 4 * EXCERPT:  # pydantic may quote the input: never all of it
+            reason = reason[: 4 * EXCERPT - 3] + "..."
         problems.append(Problem(where=where, field=field, reason=reason))
     return problems
 
@@ -291,29 +361,89 @@ def parse_events(items: Iterable[tuple[str, Any]]) -> list[Event]:
 
 
 def parse_batch(
-    items: Sequence[tuple[str, Any]],
+    items: Sequence[tuple[str, Any]], window: TimeWindow | None = None
 ) -> tuple[list[tuple[str, Event]], list[Problem]]:
     """Validate ``(where, object)`` pairs: the valid events and the problems of the others.
 
     Exactly what :func:`parse_event` says of each item, but a batch of valid objects is
     validated in ONE pydantic-core call; only a batch with a problem goes item by item (so
-    every problem keeps its location and message).
+    every problem keeps its location and message). With a ``window``, an event with a time
+    outside it is refused too, naming the field (``time``, or a session's ``start``/``end``).
     """
+    events: list[tuple[str, Event]]
     if all(type(data) is dict for _, data in items):
         try:
             parsed = _BATCH_ADAPTER.validate_python([data for _, data in items])
         except ValidationError:
             pass
         else:
-            return [(where, event) for (where, _), event in zip(items, parsed, strict=True)], []
-    events: list[tuple[str, Event]] = []
+            events = [(where, event) for (where, _), event in zip(items, parsed, strict=True)]
+            return _windowed(items, events, [], window)
+    events = []
     problems: list[Problem] = []
     for where, data in items:
         try:
             events.append((where, parse_event(data, where)))
         except EventError as exc:
             problems.extend(exc.problems)
-    return events, problems
+    return _windowed(items, events, problems, window)
+
+
+def _windowed(
+    items: Sequence[tuple[str, Any]],
+    events: list[tuple[str, Event]],
+    problems: list[Problem],
+    window: TimeWindow | None,
+) -> tuple[list[tuple[str, Event]], list[Problem]]:
+    """:func:`parse_batch`'s answer: the events in ``window`` (all without one), and every
+    problem in input order."""
+    if window is None:
+        return events, problems
+    start, end = window.start, window.end
+    if all(start <= e.time <= end and type(e) is not FlexActivity for _, e in events):
+        return events, problems  # the usual batch, checked at the cost of a comparison
+
+    def outside(event: Event) -> Iterator[tuple[str, str]]:
+        for name, moment in _times(event):
+            reason = window.refusal(moment)
+            if reason is not None:
+                yield name, reason
+
+    kept, refused = screened(events, outside)
+    if not refused:
+        return kept, problems
+    return kept, in_input_order(items, [*problems, *refused])
+
+
+def in_input_order(items: Sequence[tuple[str, Any]], problems: list[Problem]) -> list[Problem]:
+    """``problems`` ordered by the place of their item in ``items`` (stable: an item's own
+    problems keep their order)."""
+    position = {where: n for n, (where, _) in enumerate(items)}
+    return sorted(problems, key=lambda p: position.get(p.where, -1))
+
+
+def _times(event: Event) -> Iterator[tuple[str, datetime]]:
+    yield "time", event.time
+    if isinstance(event, FlexActivity):
+        yield "start", event.start
+        yield "end", event.end
+
+
+def screened(
+    events: Sequence[tuple[str, Event]],
+    refusals: Callable[[Event], Iterable[tuple[str, str]]],
+) -> tuple[list[tuple[str, Event]], list[Problem]]:
+    """The events ``refusals`` has nothing against, and a problem per ``(field, reason)``
+    it gives for each other event."""
+    kept: list[tuple[str, Event]] = []
+    refused: list[Problem] = []
+    for where, event in events:
+        found = [Problem(where, reason, name) for name, reason in refusals(event)]
+        if found:
+            refused.extend(found)
+        else:
+            kept.append((where, event))
+    return kept, refused
 
 
 def event_fingerprint(event: Event) -> str:

@@ -16,18 +16,23 @@ What it checks beyond the decoder's types, and why it matches the models: string
 no surrounding whitespace (the models strip it; such a body falls back); account sids and
 countries are checked once per distinct value with the models' patterns; a time must be UTC
 in the canonical form the models write (``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``), so the JSON
-encoder, which writes the fields in the models' order, writes the models' canonical JSON.
+encoder, which writes the fields in the models' order, writes the models' canonical JSON;
+with a window (:class:`~ratecard.usage.events.TimeWindow`), every time must be inside it. A
+body that may hold a control character falls back (:func:`_maybe_control`: any backslash, as
+a JSON string holds C0 ones only escaped, or a raw DEL or C1 one), so the ids the models
+refuse for one never take this path; a rare id with an escaped quote costs only speed.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 
 from ratecard.accounts import ACCOUNT_SID
-from ratecard.usage.events import COUNTRY, MAX_QUANTITY, NewEvent
+from ratecard.usage.events import COUNTRY, MAX_QUANTITY, NewEvent, TimeWindow
 
 _COUNT = Annotated[int, msgspec.Meta(ge=0, le=int(MAX_QUANTITY))]
 _ID = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
@@ -58,7 +63,7 @@ class _Message(msgspec.Struct, forbid_unknown_fields=True):
     country: str
     type: Literal["message"]
     direction: _DIRECTION
-    channel: Literal["longcode", "tollfree", "shortcode"]
+    channel: Literal["longcode", "tollfree", "shortcode", "mms"]
     segments: _COUNT
 
 
@@ -74,16 +79,34 @@ _DECODERS = (msgspec.json.Decoder(_Calls), msgspec.json.Decoder(_Messages))
 _ENCODER = msgspec.json.Encoder()
 
 
-def decode_batch(raw: bytes) -> list[NewEvent] | None:
-    """The events of a request body of the common shape, in their stored form; ``None``
-    when the body is anything else (the caller must then take the general path)."""
+def decode_batch(raw: bytes, window: TimeWindow | None = None) -> list[NewEvent] | None:
+    """The events of a request body of the common shape, in their stored form, each time in
+    ``window`` when one is given; ``None`` when the body is anything else (the caller must
+    then take the general path)."""
+    if _maybe_control(raw):
+        return None
     for decoder in _DECODERS:
         try:
             batch = decoder.decode(raw)
         except (msgspec.ValidationError, msgspec.DecodeError):
             continue
-        return _stored(batch.events)
+        rows = _stored(batch.events)
+        if rows is None or window is None:
+            return rows
+        start, end = window.start, window.end
+        return rows if all(start <= row.time <= end for row in rows) else None
     return None
+
+
+#: A C1 control character (U+0080 to U+009F) in UTF-8.
+_C1 = re.compile(b"\xc2[\x80-\x9f]")
+
+
+def _maybe_control(raw: bytes) -> bool:
+    """Whether a string of ``raw`` may hold a control character, which the models refuse
+    in ids: C0 ones only as a JSON escape (so any backslash counts), DEL and C1 ones also
+    raw. Byte searches, the regular expression only when a C1 lead byte is there at all."""
+    return b"\\" in raw or b"\x7f" in raw or (b"\xc2" in raw and _C1.search(raw) is not None)
 
 
 def _stored(events: list[_Call] | list[_Message]) -> list[NewEvent] | None:

@@ -5,7 +5,7 @@
   direction and number type (``calls-inbound-local``, ``calls-inbound-tollfree``,
   ``calls-inbound-mobile``, ``calls-outbound``).
 * ``message``: segments, by direction and channel (``sms-outbound``, ``sms-outbound-tollfree``,
-  ``sms-outbound-shortcode``, ...).
+  ``sms-outbound-shortcode``, ...); an MMS (``channel = "mms"``) is ``mms-<direction>``.
 * ``number_purchased`` / ``number_released``: one monthly charge per anniversary (see
   :mod:`ratecard.billing.anniversary`), ``phonenumbers-<type>``.
 * ``taskrouter_task`` / ``studio_engagement``: one unit each; ``usage``: as sent.
@@ -47,7 +47,10 @@ def call_category(direction: str, number_type: str) -> str:
 
 
 def message_category(direction: str, channel: str) -> str:
-    """The messaging category of a message: long code is the plain ``sms-<direction>``."""
+    """The messaging category of a message: long code is the plain ``sms-<direction>``, MMS
+    the vendor's ``mms-<direction>`` (whatever number sent it)."""
+    if channel == "mms":
+        return f"mms-{direction}"
     suffix = "" if channel == "longcode" else f"-{channel}"
     return f"sms-{direction}{suffix}"
 
