@@ -8,11 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ratecard import __version__
 from ratecard.api import accounts, deflex, events, flex, invoices, usage_records
 from ratecard.api.deps import Context
 from ratecard.api.errors import install
+from ratecard.api.guard import Guard, limits
 from ratecard.catalog import load_catalog
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
@@ -36,7 +38,11 @@ def create_app(
 ) -> FastAPI:
     """A ratecard API app over ``settings``' store; ``clock`` fixes "now" (tests, demos)."""
     settings = settings or Settings.from_env()
-    app = FastAPI(title="ratecard", version=__version__, description=DESCRIPTION)
+    # the docs page and its Swagger UI assets are served from the installed package, never a
+    # CDN, so /docs works offline
+    app = FastAPIOffline(
+        title="ratecard", version=__version__, description=DESCRIPTION, redoc_url=None
+    )
     app.state.ratecard = Context(
         db=Database(settings.database_url),
         settings=settings,
@@ -46,6 +52,10 @@ def create_app(
         lock=threading.Lock(),
     )
     install(app)
+    app.add_middleware(
+        Guard,
+        limit=limits("/v1/events", settings.max_events_body_bytes, settings.max_body_bytes),
+    )
     for router in (
         accounts.router,
         events.router,

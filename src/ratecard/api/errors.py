@@ -40,6 +40,9 @@ from ratecard.errors import (
 
 log = logging.getLogger("ratecard.api")
 _INDEX = re.compile(r"\[(\d+)\]")
+#: the longest quote of the input in an error message, and the longest message or field
+EXCERPT = 80
+MESSAGE_LIMIT = 500
 
 #: (error class, HTTP status, stable code): the first class an error is an instance of wins.
 MAPPING: tuple[tuple[type[RatecardError], int, str], ...] = (
@@ -99,15 +102,33 @@ def bad_query(message: str, field: str) -> ApiError:
     return ApiError(400, "invalid_parameter", message, field)
 
 
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` cut to ``limit`` characters: an answer never echoes a large input back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def body(
     code: str,
     message: str,
     field: str | None = None,
     problems: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message, "field": field}
+    """The one error shape. Texts are clipped here, the one place every answer passes, since a
+    message or field may quote the input (a bad value, an unknown key) however long it was."""
+
+    def clipped(text: Any) -> str | None:
+        return None if text is None else excerpt(str(text), MESSAGE_LIMIT)
+
+    error: dict[str, Any] = {
+        "code": code,
+        "message": clipped(message),
+        "field": clipped(field),
+    }
     if problems:
-        error["problems"] = problems
+        error["problems"] = [
+            {**p, "field": clipped(p.get("field")), "reason": clipped(p.get("reason"))}
+            for p in problems
+        ]
     return {"error": error}
 
 
@@ -139,7 +160,6 @@ def from_ratecard(error: RatecardError) -> ApiError:
             for r in error.refusals
         ]
         return ApiError(status, code, str(error), "plan", problems)
-    return ApiError(status, code, str(error))
     return ApiError(status, code, str(error))
 
 
@@ -184,15 +204,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        code = codes.get(error.status_code, "http_error")
+        # the headers carry what the status promises (a 405's Allow)
         return _answer(
-            ApiError(
-                error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
-            )
+            ApiError(error.status_code, code, str(error.detail), headers=dict(error.headers or {}))
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        # a bug, never the client's input: logged with its trace, answered in the same shape
-        log.exception("unexpected error", exc_info=error)
-        return _answer(ApiError(500, "internal_error", "internal error; it has been logged"))
+    # Any other exception is a bug: ratecard.api.guard.Guard logs it with the request id and
+    # answers 500 in this shape without resetting the connection (an exception handler for
+    # Exception here would answer and then re-raise, and the server resets the connection).
