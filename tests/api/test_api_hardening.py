@@ -5,6 +5,7 @@ connection that stays usable."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -153,3 +154,17 @@ def test_every_answer_carries_a_request_id_and_405_says_allow(server: Server) ->
         wrong = client.delete(f"/v1/accounts/{server.other[0]}")
         assert _error(wrong, 405)["code"] == "method_not_allowed"
         assert "GET" in wrong.headers["allow"]
+
+
+def test_docs_render_offline_from_local_assets(server: Server) -> None:
+    """/docs names no URL outside this server, and every asset it names is served."""
+    with server.client() as client:
+        page = client.get("/docs").text
+        urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page)
+        names = [a or b for a, b in urls]
+        assert any(n.endswith("swagger-ui-bundle.js") for n in names)
+        assert any(n.endswith(".css") for n in names)
+        for name in names:
+            assert name.startswith("/"), f"/docs loads {name} from elsewhere"
+            assert client.get(name).status_code == 200, name
+        assert "https://" not in page.replace("https://swagger.io", "")
