@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -15,6 +16,7 @@ from ratecard.api import accounts, deflex, events, flex, invoices, usage_records
 from ratecard.api.deps import Context
 from ratecard.api.errors import install
 from ratecard.api.guard import Guard, limits
+from ratecard.api.throttle import AuthThrottle
 from ratecard.catalog import load_catalog
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
@@ -34,9 +36,12 @@ def _now() -> datetime:
 
 
 def create_app(
-    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+    timer: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """A ratecard API app over ``settings``' store; ``clock`` fixes "now" (tests, demos)."""
+    """A ratecard API app over ``settings``' store; ``clock`` fixes "now" (tests, demos) and
+    ``timer`` measures the authentication throttle's windows (seconds; tests fake it)."""
     settings = settings or Settings.from_env()
     # the docs page and its Swagger UI assets are served from the installed package, never a
     # CDN, so /docs works offline
@@ -50,6 +55,12 @@ def create_app(
         clock=clock or _now,
         verified={},
         lock=threading.Lock(),
+        throttle=AuthThrottle(
+            settings.auth_failures_per_sid,
+            settings.auth_failures_per_client,
+            settings.auth_window_seconds,
+            timer,
+        ),
     )
     install(app)
     app.add_middleware(
