@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
@@ -77,7 +78,22 @@ def create_app(
         usage_records.router,
     ):
         app.include_router(router)
+    _document(app)
     return app
+
+
+def _document(app: FastAPI) -> None:
+    """Add to the generated OpenAPI what routes that read their own body cannot declare."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(events.SCHEMAS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_served_app(

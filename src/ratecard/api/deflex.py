@@ -23,11 +23,16 @@ from ratecard.api.deps import (
     reachable,
     tree,
 )
+from ratecard.api.errors import responses
 from ratecard.errors import NotFoundError
 from ratecard.service import deflex as deflex_service
 
-account_router = APIRouter(prefix="/v1/accounts/{sid}/deflex", tags=["deflexification"])
-router = APIRouter(prefix="/v1/deflex/requests", tags=["deflexification"])
+account_router = APIRouter(
+    prefix="/v1/accounts/{sid}/deflex", tags=["deflexification"], responses=responses(400, 409)
+)
+router = APIRouter(
+    prefix="/v1/deflex/requests", tags=["deflexification"], responses=responses(400, 409)
+)
 
 
 class NewRequest(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ratecard.errors import (
@@ -61,6 +62,59 @@ MAPPING: tuple[tuple[type[RatecardError], int, str], ...] = (
     (StoreError, 503, "store_unavailable"),
     (ConfigError, 400, "invalid_setting"),
 )
+
+
+class ProblemModel(BaseModel):
+    index: int | None
+    field: str | None
+    reason: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+    problems: list[ProblemModel] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape (for the OpenAPI description)."""
+
+    error: ErrorDetail
+
+
+#: what each error status means, for the OpenAPI description of every route
+_STATUS_TEXT = {
+    400: "refused: a query parameter or a rule of the domain",
+    401: "missing or invalid credentials",
+    403: "these credentials' role may not do this",
+    404: "no such record, or another tenant's",
+    409: "conflicts with the current state (or a resent event with other content)",
+    413: "the request body passes the route's limit",
+    422: "the payload or a parameter is invalid",
+    429: "too many failed authentications; retry after Retry-After seconds",
+    500: "an internal error (logged with the X-Request-Id of the answer)",
+    503: "the store cannot be reached",
+}
+_STATUS_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    429: {"Retry-After": {"required": True, "schema": {"type": "integer"}}},
+}
+#: statuses every authenticated route can answer
+COMMON_STATUSES = (401, 403, 404, 413, 422, 429, 500, 503)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for ``statuses`` plus the common ones, all in the one error shape."""
+    chosen = sorted(set(statuses) | set(COMMON_STATUSES))
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": _STATUS_TEXT[status],
+            **({"headers": _STATUS_HEADERS[status]} if status in _STATUS_HEADERS else {}),
+        }
+        for status in chosen
+    }
 
 
 class ApiError(Exception):

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 
 from ratecard.api.deps import AccountCaller, Context, Ctx, reachable
-from ratecard.api.errors import bad_query, excerpt
+from ratecard.api.errors import bad_query, excerpt, responses
 from ratecard.billing.periods import Month
 from ratecard.service.usage_records import (
     SUMMARY_CATEGORIES,
@@ -32,7 +32,11 @@ from ratecard.service.usage_records import (
     usage_records,
 )
 
-router = APIRouter(prefix="/2010-04-01/Accounts/{AccountSid}/Usage", tags=["usage records"])
+router = APIRouter(
+    prefix="/2010-04-01/Accounts/{AccountSid}/Usage",
+    tags=["usage records"],
+    responses=responses(400),
+)
 
 API_VERSION = "2010-04-01"
 DEFAULT_PAGE_SIZE = 50
