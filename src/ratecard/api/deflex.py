@@ -57,7 +57,9 @@ class Rejection(BaseModel):
 def _request(ctx: Context, who: Principal, request_id: str) -> int:
     """The request's id if ``who`` may reach it; 404 otherwise (as if it did not exist)."""
     missing = NotFoundError(f"deflexification request {request_id} does not exist")
-    if not request_id.isdigit() or len(request_id) > 18:
+    # ASCII digits only: str.isdigit() also accepts "¹", which int() refuses (found by
+    # schemathesis as a 500)
+    if not (request_id.isascii() and request_id.isdigit()) or len(request_id) > 18:
         raise missing
     number = int(request_id)
     account = deflex_service.account_of(ctx.db, number)

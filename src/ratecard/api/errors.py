@@ -43,7 +43,8 @@ log = logging.getLogger("ratecard.api")
 _INDEX = re.compile(r"\[(\d+)\]")
 #: the longest quote of the input in an error message, and the longest message or field
 EXCERPT = 80
-MESSAGE_LIMIT = 500
+MESSAGE_LIMIT = 1000
+FIELD_LIMIT = 100
 
 #: (error class, HTTP status, stable code): the first class an error is an instance of wins.
 MAPPING: tuple[tuple[type[RatecardError], int, str], ...] = (
@@ -170,17 +171,17 @@ def body(
     """The one error shape. Texts are clipped here, the one place every answer passes, since a
     message or field may quote the input (a bad value, an unknown key) however long it was."""
 
-    def clipped(text: Any) -> str | None:
-        return None if text is None else excerpt(str(text), MESSAGE_LIMIT)
+    def clipped(text: Any, limit: int = MESSAGE_LIMIT) -> str | None:
+        return None if text is None else excerpt(str(text), limit)
 
     error: dict[str, Any] = {
         "code": code,
         "message": clipped(message),
-        "field": clipped(field),
+        "field": clipped(field, FIELD_LIMIT),
     }
     if problems:
         error["problems"] = [
-            {**p, "field": clipped(p.get("field")), "reason": clipped(p.get("reason"))}
+            {**p, "field": clipped(p.get("field"), FIELD_LIMIT), "reason": clipped(p.get("reason"))}
             for p in problems
         ]
     return {"error": error}
