@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from ratecard.api import create_app
 from ratecard.service.accounts import create_account
@@ -52,18 +54,10 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    path: Path = tmp_path_factory.mktemp("api") / "api.db"
-    settings = Settings(database_url=f"sqlite:///{path}")
-    db = Database(settings.database_url)
-    db.upgrade()
-    parent, support_sub, marketing = ensure_demo(db, settings, NOW)
-    other, other_token = create_account(db, "Other Tenant", None, date(2026, 1, 1))
-    flex, flex_token = create_account(db, "Flex Co", None, date(2025, 1, 1), True)
-    support_token = add_support_user(db, "ana")
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its URL."""
     port = _free_port()
-    app = create_app(settings, clock=lambda: NOW)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
@@ -72,17 +66,40 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     while not uv.started:
         assert time.monotonic() < deadline, "the API server did not start"
         time.sleep(0.02)
-    yield Server(
-        url=f"http://127.0.0.1:{port}",
-        db=db,
-        settings=settings,
-        parent=(parent.sid, parent.token),
-        support_sub=(support_sub.sid, support_sub.token),
-        marketing=(marketing.sid, marketing.token),
-        other=(other.sid, other_token),
-        flex=(flex.sid, flex_token),
-        support_user=("ana", support_token),
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    path: Path = tmp_path_factory.mktemp("api") / "api.db"
+    # the isolation tests try many bad credentials from this one address: the throttle, tested
+    # on a server of its own (test_api_throttle), must not answer them 429 here
+    settings = Settings(
+        database_url=f"sqlite:///{path}",
+        auth_failures_per_sid=100_000,
+        auth_failures_per_client=100_000,
     )
-    uv.should_exit = True
-    thread.join(timeout=10)
+    db = Database(settings.database_url)
+    db.upgrade()
+    parent, support_sub, marketing = ensure_demo(db, settings, NOW)
+    other, other_token = create_account(db, "Other Tenant", None, date(2026, 1, 1))
+    flex, flex_token = create_account(db, "Flex Co", None, date(2025, 1, 1), True)
+    support_token = add_support_user(db, "ana")
+    app = create_app(settings, clock=lambda: NOW)
+    with running(app) as url:
+        yield Server(
+            url=url,
+            db=db,
+            settings=settings,
+            parent=(parent.sid, parent.token),
+            support_sub=(support_sub.sid, support_sub.token),
+            marketing=(marketing.sid, marketing.token),
+            other=(other.sid, other_token),
+            flex=(flex.sid, flex_token),
+            support_user=("ana", support_token),
+        )
     db.dispose()

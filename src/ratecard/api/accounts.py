@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from ratecard.accounts import Account
 from ratecard.api.deps import AccountCaller, Ctx, reachable
+from ratecard.api.errors import responses
 from ratecard.errors import NotFoundError
 from ratecard.service import accounts as account_service
 from ratecard.store.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=responses())
 
 
 class NewSubaccount(BaseModel):

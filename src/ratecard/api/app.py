@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ratecard import __version__
 from ratecard.api import accounts, deflex, events, flex, invoices, usage_records
 from ratecard.api.deps import Context
 from ratecard.api.errors import install
+from ratecard.api.guard import Guard, limits
+from ratecard.api.throttle import AuthThrottle
 from ratecard.catalog import load_catalog
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
@@ -32,11 +37,18 @@ def _now() -> datetime:
 
 
 def create_app(
-    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None,
+    clock: Callable[[], datetime] | None = None,
+    timer: Callable[[], float] = time.monotonic,
 ) -> FastAPI:
-    """A ratecard API app over ``settings``' store; ``clock`` fixes "now" (tests, demos)."""
+    """A ratecard API app over ``settings``' store; ``clock`` fixes "now" (tests, demos) and
+    ``timer`` measures the authentication throttle's windows (seconds; tests fake it)."""
     settings = settings or Settings.from_env()
-    app = FastAPI(title="ratecard", version=__version__, description=DESCRIPTION)
+    # the docs page and its Swagger UI assets are served from the installed package, never a
+    # CDN, so /docs works offline
+    app = FastAPIOffline(
+        title="ratecard", version=__version__, description=DESCRIPTION, redoc_url=None
+    )
     app.state.ratecard = Context(
         db=Database(settings.database_url),
         settings=settings,
@@ -44,8 +56,18 @@ def create_app(
         clock=clock or _now,
         verified={},
         lock=threading.Lock(),
+        throttle=AuthThrottle(
+            settings.auth_failures_per_sid,
+            settings.auth_failures_per_client,
+            settings.auth_window_seconds,
+            timer,
+        ),
     )
     install(app)
+    app.add_middleware(
+        Guard,
+        limit=limits("/v1/events", settings.max_events_body_bytes, settings.max_body_bytes),
+    )
     for router in (
         accounts.router,
         events.router,
@@ -56,7 +78,22 @@ def create_app(
         usage_records.router,
     ):
         app.include_router(router)
+    _document(app)
     return app
+
+
+def _document(app: FastAPI) -> None:
+    """Add to the generated OpenAPI what routes that read their own body cannot declare."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(events.SCHEMAS)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_served_app(

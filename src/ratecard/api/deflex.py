@@ -23,11 +23,16 @@ from ratecard.api.deps import (
     reachable,
     tree,
 )
+from ratecard.api.errors import responses
 from ratecard.errors import NotFoundError
 from ratecard.service import deflex as deflex_service
 
-account_router = APIRouter(prefix="/v1/accounts/{sid}/deflex", tags=["deflexification"])
-router = APIRouter(prefix="/v1/deflex/requests", tags=["deflexification"])
+account_router = APIRouter(
+    prefix="/v1/accounts/{sid}/deflex", tags=["deflexification"], responses=responses(400, 409)
+)
+router = APIRouter(
+    prefix="/v1/deflex/requests", tags=["deflexification"], responses=responses(400, 409)
+)
 
 
 class NewRequest(BaseModel):
@@ -52,7 +57,9 @@ class Rejection(BaseModel):
 def _request(ctx: Context, who: Principal, request_id: str) -> int:
     """The request's id if ``who`` may reach it; 404 otherwise (as if it did not exist)."""
     missing = NotFoundError(f"deflexification request {request_id} does not exist")
-    if not request_id.isdigit() or len(request_id) > 18:
+    # ASCII digits only: str.isdigit() also accepts "¹", which int() refuses (found by
+    # schemathesis as a 500)
+    if not (request_id.isascii() and request_id.isdigit()) or len(request_id) > 18:
         raise missing
     number = int(request_id)
     account = deflex_service.account_of(ctx.db, number)

@@ -4,7 +4,8 @@ Authentication is the vendor's: HTTP Basic with an account sid and its auth toke
 stored as salted scrypt hashes and compared in constant time; a sid that does not exist costs
 the same hash, so timing does not tell whether an account exists. scrypt is deliberately slow,
 so a verified (stored hash, token digest) pair is remembered in memory: rotating a token
-changes the stored hash and so forgets it.
+changes the stored hash and so forgets it. Failed attempts are throttled per sid and per
+client address (:mod:`ratecard.api.throttle`): 429 with ``Retry-After``, and no scrypt.
 
 Isolation: an account's credentials reach that account and its subaccounts; anything else
 answers 404 exactly as a sid that does not exist, so no other tenant's data or existence leaks.
@@ -25,6 +26,7 @@ from fastapi import Depends, Request
 
 from ratecard.accounts import Account
 from ratecard.api.errors import ApiError, unauthorized
+from ratecard.api.throttle import AuthThrottle
 from ratecard.catalog import Catalog
 from ratecard.errors import NotFoundError
 from ratecard.service.accounts import hash_token, token_matches
@@ -47,6 +49,7 @@ class Context:
     clock: Callable[[], datetime]
     verified: dict[tuple[str, str], bool]
     lock: threading.Lock
+    throttle: AuthThrottle
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)
@@ -88,12 +91,15 @@ def _credentials(request: Request) -> tuple[str, str]:
     return user, secret
 
 
-def _matches(ctx: Context, token: str, stored: str | None) -> bool:
+def _matches(ctx: Context, token: str, stored: str | None, check: bool = True) -> bool:
+    """Whether ``token`` matches; with ``check`` false only a pair verified before matches."""
     key = (stored or _DUMMY_HASH, hashlib.sha256(token.encode()).hexdigest())
     with ctx.lock:
         known = ctx.verified.get(key)
     if known is not None:
         return known and stored is not None
+    if not check:
+        return False
     result = token_matches(token, stored or _DUMMY_HASH) and stored is not None
     with ctx.lock:
         if len(ctx.verified) >= _CACHE_LIMIT:
@@ -102,28 +108,39 @@ def _matches(ctx: Context, token: str, stored: str | None) -> bool:
     return result
 
 
-def authenticate(ctx: Context, user: str, secret: str) -> Principal | None:
-    """The principal these credentials belong to, or None."""
+def authenticate(ctx: Context, user: str, secret: str, check: bool = True) -> Principal | None:
+    """The principal these credentials belong to, or None (``check``: see :func:`_matches`)."""
     if user.startswith("AC"):
         with UnitOfWork(ctx.db) as uow:
             stored = uow.accounts.token_hash(user) if len(user) <= 34 else None
-        return Principal("account", user) if _matches(ctx, secret, stored) else None
-    return _support(ctx, user, secret)
+        return Principal("account", user) if _matches(ctx, secret, stored, check) else None
+    return _support(ctx, user, secret, check)
 
 
-def _support(ctx: Context, name: str, secret: str) -> Principal | None:
+def _support(ctx: Context, name: str, secret: str, check: bool) -> Principal | None:
     """Support users authenticate with their name and token (the same hashing as accounts)."""
     with UnitOfWork(ctx.db) as uow:
         stored = uow.support.token_hash(name) if NAME.match(name) else None
-    return Principal("support", name) if _matches(ctx, secret, stored) else None
+    return Principal("support", name) if _matches(ctx, secret, stored, check) else None
 
 
 def principal(request: Request, ctx: Ctx) -> Principal:
     user, secret = _credentials(request)
-    found = authenticate(ctx, user, secret)
-    if found is None:
-        raise unauthorized("invalid credentials")
-    return found
+    client = request.client.host if request.client else "unknown"
+    wait = ctx.throttle.retry_after(user, client)
+    # while throttled the token is not hashed at all: only a pair verified before passes
+    found = authenticate(ctx, user, secret, check=wait is None)
+    if found is not None:
+        return found
+    if wait is not None:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"too many failed authentications; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    ctx.throttle.failed(user, client)
+    raise unauthorized("invalid credentials")
 
 
 Caller = Annotated[Principal, Depends(principal)]

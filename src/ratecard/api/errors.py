@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ratecard.errors import (
@@ -40,6 +41,10 @@ from ratecard.errors import (
 
 log = logging.getLogger("ratecard.api")
 _INDEX = re.compile(r"\[(\d+)\]")
+#: the longest quote of the input in an error message, and the longest message or field
+EXCERPT = 80
+MESSAGE_LIMIT = 1000
+FIELD_LIMIT = 100
 
 #: (error class, HTTP status, stable code): the first class an error is an instance of wins.
 MAPPING: tuple[tuple[type[RatecardError], int, str], ...] = (
@@ -58,6 +63,59 @@ MAPPING: tuple[tuple[type[RatecardError], int, str], ...] = (
     (StoreError, 503, "store_unavailable"),
     (ConfigError, 400, "invalid_setting"),
 )
+
+
+class ProblemModel(BaseModel):
+    index: int | None
+    field: str | None
+    reason: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+    problems: list[ProblemModel] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The one error shape (for the OpenAPI description)."""
+
+    error: ErrorDetail
+
+
+#: what each error status means, for the OpenAPI description of every route
+_STATUS_TEXT = {
+    400: "refused: a query parameter or a rule of the domain",
+    401: "missing or invalid credentials",
+    403: "these credentials' role may not do this",
+    404: "no such record, or another tenant's",
+    409: "conflicts with the current state (or a resent event with other content)",
+    413: "the request body passes the route's limit",
+    422: "the payload or a parameter is invalid",
+    429: "too many failed authentications; retry after Retry-After seconds",
+    500: "an internal error (logged with the X-Request-Id of the answer)",
+    503: "the store cannot be reached",
+}
+_STATUS_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    429: {"Retry-After": {"required": True, "schema": {"type": "integer"}}},
+}
+#: statuses every authenticated route can answer
+COMMON_STATUSES = (401, 403, 404, 413, 422, 429, 500, 503)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI responses for ``statuses`` plus the common ones, all in the one error shape."""
+    chosen = sorted(set(statuses) | set(COMMON_STATUSES))
+    return {
+        status: {
+            "model": ErrorBody,
+            "description": _STATUS_TEXT[status],
+            **({"headers": _STATUS_HEADERS[status]} if status in _STATUS_HEADERS else {}),
+        }
+        for status in chosen
+    }
 
 
 class ApiError(Exception):
@@ -99,15 +157,33 @@ def bad_query(message: str, field: str) -> ApiError:
     return ApiError(400, "invalid_parameter", message, field)
 
 
+def excerpt(text: str, limit: int = EXCERPT) -> str:
+    """``text`` cut to ``limit`` characters: an answer never echoes a large input back."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def body(
     code: str,
     message: str,
     field: str | None = None,
     problems: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message, "field": field}
+    """The one error shape. Texts are clipped here, the one place every answer passes, since a
+    message or field may quote the input (a bad value, an unknown key) however long it was."""
+
+    def clipped(text: Any, limit: int = MESSAGE_LIMIT) -> str | None:
+        return None if text is None else excerpt(str(text), limit)
+
+    error: dict[str, Any] = {
+        "code": code,
+        "message": clipped(message),
+        "field": clipped(field, FIELD_LIMIT),
+    }
     if problems:
-        error["problems"] = problems
+        error["problems"] = [
+            {**p, "field": clipped(p.get("field"), FIELD_LIMIT), "reason": clipped(p.get("reason"))}
+            for p in problems
+        ]
     return {"error": error}
 
 
@@ -139,7 +215,6 @@ def from_ratecard(error: RatecardError) -> ApiError:
             for r in error.refusals
         ]
         return ApiError(status, code, str(error), "plan", problems)
-    return ApiError(status, code, str(error))
     return ApiError(status, code, str(error))
 
 
@@ -184,15 +259,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        code = codes.get(error.status_code, "http_error")
+        # the headers carry what the status promises (a 405's Allow)
         return _answer(
-            ApiError(
-                error.status_code, codes.get(error.status_code, "http_error"), str(error.detail)
-            )
+            ApiError(error.status_code, code, str(error.detail), headers=dict(error.headers or {}))
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, error: Exception) -> JSONResponse:
-        # a bug, never the client's input: logged with its trace, answered in the same shape
-        log.exception("unexpected error", exc_info=error)
-        return _answer(ApiError(500, "internal_error", "internal error; it has been logged"))
+    # Any other exception is a bug: ratecard.api.guard.Guard logs it with the request id and
+    # answers 500 in this shape without resetting the connection (an exception handler for
+    # Exception here would answer and then re-raise, and the server resets the connection).

@@ -14,13 +14,14 @@ takes the general path above, so every answer, error or not, is the same either 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field, TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from ratecard.api.deps import AccountCaller, Context, Ctx, Principal
-from ratecard.api.errors import ApiError, invalid
+from ratecard.api.errors import invalid, responses
 from ratecard.catalog import Catalog
 from ratecard.errors import EventError, Problem
 from ratecard.service.ingest import Outcome, ingest_new, ingest_valid, validate
@@ -28,19 +29,26 @@ from ratecard.store.unit_of_work import UnitOfWork
 from ratecard.usage.events import Event, TimeWindow
 from ratecard.usage.fastpath import decode_batch
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=responses(400, 409))
 
 MAX_EVENTS = 10_000
-MAX_BYTES = 16 * 1024 * 1024
 
 
-async def _body(request: Request) -> bytes:
-    raw = await request.body()
-    if len(raw) > MAX_BYTES:
-        raise ApiError(
-            413, "payload_too_large", f"a request body may hold at most {MAX_BYTES} bytes"
-        )
-    return raw
+class EventBatch(BaseModel):
+    """The body of ``POST /v1/events`` (documentation only: the route parses the bytes itself,
+    so a JSON float is refused by name rather than coerced)."""
+
+    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class Ingested(BaseModel):
+    stored: int
+    duplicates: int
+
+
+_BATCH = TypeAdapter(EventBatch).json_schema(ref_template="#/components/schemas/{model}")
+#: the schemas the request body refers to, for the app's OpenAPI components
+SCHEMAS: dict[str, Any] = {**_BATCH.pop("$defs"), "EventBatch": _BATCH}
 
 
 def _payload(raw: bytes) -> Any:
@@ -126,9 +134,22 @@ def _answer(outcome: Outcome) -> dict[str, int]:
     return {"stored": outcome.stored, "duplicates": outcome.duplicates}
 
 
-@router.post("/events", summary="Ingest usage events (atomic, idempotent)")
+@router.post(
+    "/events",
+    summary="Ingest usage events (atomic, idempotent)",
+    response_model=Ingested,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/EventBatch"}}
+            },
+        }
+    },
+)
 async def post_events(request: Request, ctx: Ctx, who: AccountCaller) -> dict[str, int]:
     """Store a batch of events; answer how many were new and how many were duplicates."""
-    raw = await _body(request)
+    # the body's size limit is enforced while it streams in (ratecard.api.guard)
+    raw = await request.body()
     # decoding and the store are synchronous: run the batch off the event loop
     return await run_in_threadpool(_ingest, ctx, who, raw)

@@ -12,12 +12,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from ratecard.api.deps import AccountCaller, Ctx, reachable
-from ratecard.api.errors import invalid
+from ratecard.api.errors import invalid, responses
 from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoices_to_csv
 from ratecard.service import invoices as invoice_service
 
-router = APIRouter(prefix="/v1/accounts/{sid}/invoices", tags=["invoices"])
+router = APIRouter(
+    prefix="/v1/accounts/{sid}/invoices", tags=["invoices"], responses=responses(400, 409)
+)
 
 
 class GenerateRequest(BaseModel):

@@ -22,11 +22,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 
 from ratecard.api.deps import AccountCaller, Context, Ctx, reachable
-from ratecard.api.errors import bad_query
+from ratecard.api.errors import bad_query, excerpt, responses
 from ratecard.billing.periods import Month
-from ratecard.service.usage_records import TOTAL_PRICE, Query, Record, money_text, usage_records
+from ratecard.service.usage_records import (
+    SUMMARY_CATEGORIES,
+    Query,
+    Record,
+    money_text,
+    usage_records,
+)
 
-router = APIRouter(prefix="/2010-04-01/Accounts/{AccountSid}/Usage", tags=["usage records"])
+router = APIRouter(
+    prefix="/2010-04-01/Accounts/{AccountSid}/Usage",
+    tags=["usage records"],
+    responses=responses(400),
+)
 
 API_VERSION = "2010-04-01"
 DEFAULT_PAGE_SIZE = 50
@@ -140,8 +150,8 @@ def _category(ctx: Context, params: dict[str, str]) -> str | None:
     category = params.get("Category")
     if category is None:
         return None
-    if category not in ctx.catalog.categories and category != TOTAL_PRICE:
-        raise bad_query(f"unknown usage category {category!r}", "Category")
+    if category not in ctx.catalog.categories and category not in SUMMARY_CATEGORIES:
+        raise bad_query(f"unknown usage category {excerpt(category)!r}", "Category")
     return category
 
 

@@ -8,6 +8,11 @@
 * ``RATECARD_FUTURE_SKEW``: how far after "now" an event's time may be (senders' clocks run
   ahead a little; a later time is a mistake): seconds, or a number with ``s``, ``m``, ``h`` or
   ``d`` (default ``1d``). Event times are accepted from 2000-01-01T00:00:00Z to now plus it.
+* ``RATECARD_MAX_EVENTS_BODY_BYTES`` / ``RATECARD_MAX_BODY_BYTES``: the largest request body
+  of an event batch (default 16 MiB) and of any other request (default 64 KiB).
+* ``RATECARD_AUTH_FAILURES_PER_SID`` / ``RATECARD_AUTH_FAILURES_PER_CLIENT`` within
+  ``RATECARD_AUTH_WINDOW_SECONDS``: failed authentications allowed per account sid and per
+  client address before further attempts answer 429 (defaults 10 and 30 in 300 seconds).
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ class Settings:
     late_policy: LatePolicy = LatePolicy.ADJUST_NEXT
     catalog: str = "us"
     future_skew: timedelta = DEFAULT_FUTURE_SKEW
+    max_events_body_bytes: int = 16 * 1024 * 1024
+    max_body_bytes: int = 64 * 1024
+    auth_failures_per_sid: int = 10
+    auth_failures_per_client: int = 30
+    auth_window_seconds: int = 300
 
     def time_window(self, now: datetime, catalog: Catalog | None = None) -> TimeWindow:
         """The event times accepted at ``now``: 2000-01-01 UTC, or the day ``catalog`` takes
@@ -79,6 +89,7 @@ class Settings:
                 f"RATECARD_LATE_POLICY={policy!r} is not a policy; choose one of: {choices}"
             ) from None
         skew = env.get("RATECARD_FUTURE_SKEW")
+        defaults = cls(database_url="")
         return cls(
             database_url=env.get("RATECARD_DATABASE_URL") or database_url(),
             late_policy=late,
@@ -86,4 +97,27 @@ class Settings:
             future_skew=DEFAULT_FUTURE_SKEW
             if skew is None
             else parse_duration(skew, "RATECARD_FUTURE_SKEW"),
+            max_events_body_bytes=_count(
+                env, "RATECARD_MAX_EVENTS_BODY_BYTES", defaults.max_events_body_bytes
+            ),
+            max_body_bytes=_count(env, "RATECARD_MAX_BODY_BYTES", defaults.max_body_bytes),
+            auth_failures_per_sid=_count(
+                env, "RATECARD_AUTH_FAILURES_PER_SID", defaults.auth_failures_per_sid
+            ),
+            auth_failures_per_client=_count(
+                env, "RATECARD_AUTH_FAILURES_PER_CLIENT", defaults.auth_failures_per_client
+            ),
+            auth_window_seconds=_count(
+                env, "RATECARD_AUTH_WINDOW_SECONDS", defaults.auth_window_seconds
+            ),
         )
+
+
+def _count(env: Mapping[str, str], name: str, default: int) -> int:
+    """A positive whole number setting, or ``default`` when unset."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r} is not a positive whole number")
+    return int(text)

@@ -38,9 +38,14 @@ hours are the invoice's 0.00 lines and are not counted in it).
 
 Scope: a parent account's records include its subaccounts unless asked not to; a part of the
 rating that belongs to no single account (a minimum-spend top-up) belongs to the billing
-account, as on the invoice's per-account breakdown. The rollup category ``totalprice`` (usage
-and price: the sum of every category's price, in the currency) is returned only when asked
-for by name, so summing an unfiltered listing never counts money twice.
+account, as on the invoice's per-account breakdown.
+
+Rollups: the vendor's summary categories add up families of categories: ``totalprice`` (usage
+and price: the sum of every category's price, in the currency), ``calls`` (every ``calls-*``
+category), ``sms`` (every ``sms-*`` and ``mms-*`` category) and ``phonenumbers`` (every
+``phonenumbers-*`` category), each with count, usage and price summed (the usage unit is the
+members' unit, or ``units`` if they differ). A rollup is returned only when asked for by
+name, so summing an unfiltered listing never counts anything twice.
 """
 
 from __future__ import annotations
@@ -71,6 +76,14 @@ from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
 TOTAL_PRICE = "totalprice"
+#: rollup category -> (description, the category families it adds up: ``root`` or ``root-*``)
+ROLLUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "calls": ("Voice minutes, all call categories", ("calls",)),
+    "sms": ("Messages, all SMS and MMS categories", ("sms", "mms")),
+    "phonenumbers": ("Phone numbers, all number categories", ("phonenumbers",)),
+}
+#: every category a query may name beyond the catalog's own
+SUMMARY_CATEGORIES = frozenset({TOTAL_PRICE, *ROLLUPS})
 GRANULARITIES = ("range", "daily", "monthly", "yearly")
 #: count units of the vendor, by category prefix (its usage unit comes from the catalog)
 COUNT_UNITS = (("calls", "calls"), ("sms", "messages"), ("mms", "messages"))
@@ -316,13 +329,14 @@ def _records(
         price = total(t.price for t in totals.values())
         fields = (None, "", price, unit, price, unit)
         return [Record(query.account, TOTAL_PRICE, "Total Price", first_day, last_day, *fields)]
+    if wanted is not None and wanted[0] in ROLLUPS:
+        return [_rollup(catalog, query, first_day, last_day, totals, wanted[0])]
     names = wanted or sorted(totals)
     for name in names:
         slot = totals.get(name, _Totals())
         if wanted is None and not (slot.count or slot.usage or slot.price):
             continue
         category = catalog.categories.get(name)
-        count_unit = next((u for prefix, u in COUNT_UNITS if name.startswith(prefix)), "")
         result.append(
             Record(
                 account=query.account,
@@ -331,7 +345,7 @@ def _records(
                 start=first_day,
                 end=last_day,
                 count=slot.count,
-                count_unit=count_unit,
+                count_unit=_count_unit(name),
                 usage=plain(slot.usage),
                 usage_unit=category.unit if category else "units",
                 price=slot.price,
@@ -339,3 +353,39 @@ def _records(
             )
         )
     return result
+
+
+def _count_unit(category: str) -> str:
+    return next((u for prefix, u in COUNT_UNITS if category.startswith(prefix)), "")
+
+
+def _rollup(
+    catalog: Catalog,
+    query: Query,
+    first_day: date,
+    last_day: date,
+    totals: dict[str, _Totals],
+    name: str,
+) -> Record:
+    """The record of rollup ``name``: its member categories' counts, usages and prices summed
+    (the prices as each member's record has them, so a whole month is the invoice's)."""
+    description, roots = ROLLUPS[name]
+
+    def member(category: str) -> bool:
+        return any(category == root or category.startswith(f"{root}-") for root in roots)
+
+    slots = [t for c, t in totals.items() if member(c)]
+    units = {c.unit for n, c in catalog.categories.items() if member(n)}
+    return Record(
+        account=query.account,
+        category=name,
+        description=description,
+        start=first_day,
+        end=last_day,
+        count=sum(t.count for t in slots),
+        count_unit=_count_unit(name),
+        usage=plain(total(t.usage for t in slots)),
+        usage_unit=units.pop() if len(units) == 1 else "units",
+        price=total(t.price for t in slots),
+        price_unit=catalog.currency.lower(),
+    )
