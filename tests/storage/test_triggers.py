@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 from ratecard.catalog import load_catalog
 from ratecard.service import triggers, webhooks
 from ratecard.service.accounts import create_account
+from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch
 from ratecard.service.settings import Settings
 from ratecard.service.usage_records import Query, money_text, usage_records
@@ -204,3 +206,19 @@ def test_a_committed_outbox_row_survives_a_crash_and_is_delivered_by_the_next_pa
     assert sorted(r["params"]["UsageTriggerSid"] for r in receiver.requests) == sorted(
         [first.sid, second.sid]
     )
+
+
+def test_an_import_of_a_subaccounts_usage_fires_its_parents_trigger(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    parent = _account(db)
+    sub, _ = create_account(db, "Trigger Sub", parent, date(2026, 1, 1))
+    other = _trigger(db, sub.sid, "http://127.0.0.1:9/sub", trigger_value="100", recurring="")
+    mine = _trigger(db, parent, "http://127.0.0.1:9/parent", trigger_value="2", recurring="")
+    now = datetime.now(UTC).replace(microsecond=0)  # an import runs at the real clock
+    events = tmp_path / "events.jsonl"
+    events.write_text(json.dumps(_call(sub.sid, 1, now - timedelta(hours=1), 3)) + "\n")
+    assert import_file(db, events, settings).stored == 1
+    (fired,) = _outbox(db)
+    assert fired["UsageTriggerSid"] == mine.sid != other.sid
+    assert (fired["AccountSid"], fired["CurrentValue"]) == (parent, "3")
