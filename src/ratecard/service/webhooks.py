@@ -34,10 +34,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select, update
 
-from ratecard.errors import NotFoundError
+from ratecard.service.triggers import get_trigger
 from ratecard.store.database import Database
 from ratecard.store.tables import (
-    UsageTriggerRow,
     WebhookAttemptRow,
     WebhookKeyRow,
     WebhookOutboxRow,
@@ -230,10 +229,8 @@ class Worker:
 
 def deliveries(db: Database, account: str, trigger_sid: str) -> list[dict[str, Any]]:
     """The delivery log of a trigger: each webhook with its attempts, oldest first."""
+    get_trigger(db, account, trigger_sid)  # or NotFoundError
     with db.session() as session:
-        trigger = session.get(UsageTriggerRow, trigger_sid)
-        if trigger is None or trigger.account_sid != account:
-            raise NotFoundError(f"usage trigger {trigger_sid} does not exist")
         rows = session.scalars(
             select(WebhookOutboxRow)
             .where(WebhookOutboxRow.trigger_sid == trigger_sid)
