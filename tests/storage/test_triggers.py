@@ -120,7 +120,8 @@ def test_a_relative_value_is_the_current_value_plus_n_at_creation(
     ingest_batch(db, [_call(sid, 2, DAY1, 2)], settings, DAY1)  # 6 < 7
     assert _outbox(db) == []
     ingest_batch(db, [_call(sid, 3, DAY2, 1)], settings, DAY2)  # all time: 7
-    ingest_batch(db, [_call(sid, 4, DAY2 + timedelta(days=40), 9)], settings, DAY2)
+    later = DAY2 + timedelta(days=40)
+    ingest_batch(db, [_call(sid, 4, later, 9)], settings, later)
     assert [p["CurrentValue"] for p in _outbox(db)] == ["7"]  # non-recurring: once ever
 
 
