@@ -26,15 +26,27 @@ from ratecard.service import triggers as service
 from ratecard.service.triggers import Trigger, TriggerParamError, Values
 from ratecard.service.webhooks import Worker, deliveries
 
-router = APIRouter(prefix="/2010-04-01/Accounts/{AccountSid}/Usage", tags=["usage triggers"])
-v1 = APIRouter(prefix="/v1/accounts/{sid}", tags=["usage triggers"])
-
 API_VERSION = "2010-04-01"
 WORKER_INTERVAL = "RATECARD_WEBHOOK_INTERVAL"
-#: the vendor answers 400 to a parameter it cannot take (documented for OpenAPI clients)
-REFUSED: dict[int | str, dict[str, Any]] = {
-    400: {"description": "A parameter the vendor's API refuses (error.field names it)"}
+#: every error these routes answer, in the one error shape (documented for OpenAPI clients)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": text}
+    for status, text in (
+        (400, "A parameter the vendor's API refuses (error.field names it)"),
+        (401, "Authentication required or invalid"),
+        (403, "Support users cannot act as an account"),
+        (404, "No such account or trigger (or not the caller's)"),
+        (413, "The request body is too large"),
+        (422, "The request is not valid"),
+        (429, "Too many failed authentication attempts"),
+    )
 }
+
+
+router = APIRouter(
+    prefix="/2010-04-01/Accounts/{AccountSid}/Usage", tags=["usage triggers"], responses=ERRORS
+)
+v1 = APIRouter(prefix="/v1/accounts/{sid}", tags=["usage triggers"], responses=ERRORS)
 
 
 def _uri(account: str, sid: str | None = None) -> str:
@@ -77,7 +89,7 @@ def _refused(error: TriggerParamError) -> Exception:
     return bad_query(str(error), error.field)
 
 
-@router.post("/Triggers.json", status_code=201, responses=REFUSED, summary="Create a usage trigger")
+@router.post("/Triggers.json", status_code=201, summary="Create a usage trigger")
 async def create(
     AccountSid: str,  # noqa: N803  # the vendor's path parameter name
     request: Request,
@@ -115,7 +127,6 @@ def _create(ctx: Context, who: Any, sid: str, form: dict[str, str]) -> dict[str,
 
 @router.get(
     "/Triggers.json",
-    responses=REFUSED,
     summary="List usage triggers (paged like the Usage Records)",
 )
 def listing(
@@ -167,7 +178,7 @@ def fetch(
     return _resource(trigger, Values(ctx.db, ctx.catalog, ctx.now()), account.created)
 
 
-@router.post("/Triggers/{Sid}.json", responses=REFUSED, summary="Update a usage trigger")
+@router.post("/Triggers/{Sid}.json", summary="Update a usage trigger")
 async def update(
     AccountSid: str,  # noqa: N803
     Sid: str,  # noqa: N803
