@@ -96,6 +96,8 @@ def test_price_and_count_triggers_agree_with_the_usage_records(
     by_count = _trigger(db, sid, "http://127.0.0.1:9/c", trigger_by="count", trigger_value="2")
     total = _trigger(db, sid, "http://127.0.0.1:9/t", usage_category="totalprice",
                      trigger_by="price", trigger_value="0.10", recurring="monthly")  # fmt: skip
+    calls = _trigger(db, sid, "http://127.0.0.1:9/k", usage_category="calls", trigger_by="count",
+                     trigger_value="2")  # fmt: skip
     ingest_batch(db, [_call(sid, 1, DAY1, 7)], settings, DAY1)  # 7 x 0.013 = 0.091: neither
     assert _outbox(db) == []
     ingest_batch(db, [_call(sid, 2, DAY1, 1)], settings, DAY1)  # 0.104, two calls: both
@@ -107,6 +109,7 @@ def test_price_and_count_triggers_agree_with_the_usage_records(
     assert fired[by_price.sid]["CurrentValue"] == money_text(record.price) == "0.10"
     assert fired[by_count.sid]["CurrentValue"] == "2"
     assert fired[total.sid]["CurrentValue"] == "0.10"  # the rollup: every category's price
+    assert fired[calls.sid]["CurrentValue"] == "2"  # the vendor's rollup of every call
     assert fired[by_price.sid]["IdempotencyToken"].endswith("-2026-07")
 
 

@@ -39,7 +39,13 @@ from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import NotFoundError, RatecardError
 from ratecard.money import D
 from ratecard.service.settings import Settings
-from ratecard.service.usage_records import TOTAL_PRICE, Query, Record, money_text, usage_records
+from ratecard.service.usage_records import (
+    SUMMARY_CATEGORIES,
+    Query,
+    Record,
+    money_text,
+    usage_records,
+)
 from ratecard.store.database import Database
 from ratecard.store.tables import (
     AccountRow,
@@ -141,7 +147,7 @@ def check_choice(value: str | None, choices: tuple[str, ...], field: str, defaul
 def check_category(catalog: Catalog, category: str | None) -> str:
     if not category:
         raise TriggerParamError("UsageCategory is required", "UsageCategory")
-    if category not in catalog.categories and category != TOTAL_PRICE:
+    if category not in catalog.categories and category not in SUMMARY_CATEGORIES:
         raise TriggerParamError(f"unknown usage category {category!r}", "UsageCategory")
     return category
 
@@ -194,16 +200,15 @@ class Values:
 
     def __init__(self, db: Database, catalog: Catalog, now: datetime) -> None:
         self.db, self.catalog, self.now = db, catalog, now.astimezone(UTC)
-        self._memo: dict[tuple[str, date, date, bool], dict[str, Record]] = {}
+        self._memo: dict[tuple[str, date, date, str], dict[str, Record]] = {}
 
     def value(self, trigger: Trigger, created: date) -> tuple[Period, Decimal]:
         period = period_of(trigger.recurring, self.now, created)
-        rollup = trigger.usage_category == TOTAL_PRICE  # listed only when asked for by name
+        # rollups (totalprice, calls, sms, ...) are listed only when asked for by name
+        rollup = trigger.usage_category if trigger.usage_category in SUMMARY_CATEGORIES else ""
         key = (trigger.account, period.start, period.end, rollup)
         if key not in self._memo:
-            query = Query(
-                trigger.account, period.start, period.end, category=TOTAL_PRICE if rollup else None
-            )
+            query = Query(trigger.account, period.start, period.end, category=rollup or None)
             records = usage_records(self.db, self.catalog, query, self.now.date())
             self._memo[key] = {r.category: r for r in records}
         record = self._memo[key].get(trigger.usage_category)
