@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from ratecard import __version__
-from ratecard.api import accounts, deflex, events, flex, invoices, usage_records
+from ratecard.api import accounts, deflex, events, flex, invoices, triggers, usage_records
 from ratecard.api.deps import Context
 from ratecard.api.errors import install
 from ratecard.api.guard import Guard, limits
@@ -78,6 +78,7 @@ def create_app(
         usage_records.router,
     ):
         app.include_router(router)
+    triggers.install(app)  # the Usage Triggers routes and the webhook delivery worker
     _document(app)
     return app
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 
 from ratecard.api.deps import AccountCaller, Context, Ctx, reachable
 from ratecard.api.errors import bad_query, excerpt, responses
+from ratecard.api.paging import envelope
 from ratecard.billing.periods import Month
 from ratecard.service.usage_records import (
     SUMMARY_CATEGORIES,
@@ -206,22 +207,8 @@ def _listing(request: Request, ctx: Context, who: Any, sid: str, sub: str | None
     if "IncludeSubaccounts" in params:
         common.append(("IncludeSubaccounts", "true" if query.include_subaccounts else "false"))
 
-    def uri(number: int) -> str:
-        paging = [("PageSize", str(size)), ("Page", str(number)), ("PageToken", f"PA{number}")]
-        return f"{path}?{urlencode(common + paging)}"
-
-    first = page * size
-    return {
-        "usage_records": [_record(r, sid, as_of) for r in chosen],
-        "end": first + max(len(chosen) - 1, 0),
-        "first_page_uri": uri(0),
-        "next_page_uri": uri(page + 1) if (page + 1) * size < len(records) else None,
-        "page": page,
-        "page_size": size,
-        "previous_page_uri": uri(page - 1) if page > 0 else None,
-        "start": first,
-        "uri": uri(page),
-    }
+    shaped = [_record(r, sid, as_of) for r in chosen]
+    return envelope("usage_records", shaped, path, common, page, size, len(records))
 
 
 @router.get("/Records.json", summary="Usage records over any range (one per category)")

@@ -18,6 +18,7 @@ from ratecard.cli.price_command import price_command
 from ratecard.cli.render import print_invoices
 from ratecard.cli.serve import serve
 from ratecard.cli.store_commands import register as register_store_commands
+from ratecard.cli.trigger_commands import triggers_app
 from ratecard.errors import RatecardError
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ catalog_app = typer.Typer(help="Inspect and validate catalogs.", no_args_is_help
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(flex_app, name="flex")
 app.add_typer(book_app, name="book")
+app.add_typer(triggers_app, name="triggers")
 register_store_commands(app)  # db, accounts, import, invoices
 register_deflex_commands(app)  # resources, deflex, support
 app.command("serve")(serve)

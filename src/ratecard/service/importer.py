@@ -28,6 +28,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import EventError, Problem
+from ratecard.service import triggers
 from ratecard.service.ingest import Outcome, store_events, validate
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
@@ -257,6 +258,7 @@ def _import_batch(
             except (DataError, IntegrityError, psycopg.DataError, psycopg.IntegrityError) as exc:
                 reason = f"the database refused it: {_excerpt(str(exc).splitlines()[0])}"
                 outcome.problems.append(Problem(one[0], reason))
+    triggers.after_ingest(db, settings, {e.account for _, e in events}, None)  # usage triggers
     outcome.problems = [*unreadable, *problems, *outcome.problems]
     return outcome
 

@@ -22,6 +22,7 @@ from typing import Any
 from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import ConflictError, EventError, Problem
+from ratecard.service import triggers
 from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.unit_of_work import UnitOfWork
@@ -252,4 +253,6 @@ def ingest_new(
             uow.commit()
             return outcome
 
-    return retrying(work)
+    outcome = retrying(work)
+    triggers.after_ingest(db, settings, {e.account for _, e in events}, now)  # usage triggers
+    return outcome

@@ -205,3 +205,87 @@ class DeflexRequestRow(Base):
     effective: Mapped[datetime | None] = mapped_column(UTCDateTime)
     document: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UsageTriggerRow(Base):
+    """A vendor-compatible usage trigger (``UT`` + 32 hex). ``trigger_value`` is absolute (a
+    relative ``+N`` was resolved at creation); ``recurring`` is "" for a trigger that fires
+    once ever."""
+
+    __tablename__ = "usage_triggers"
+
+    sid: Mapped[str] = mapped_column(Sid, primary_key=True)
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), index=True)
+    friendly_name: Mapped[str] = mapped_column(String(256))
+    callback_url: Mapped[str] = mapped_column(Text)
+    callback_method: Mapped[str] = mapped_column(String(8))
+    usage_category: Mapped[str] = mapped_column(String(128))
+    trigger_by: Mapped[str] = mapped_column(String(8))
+    trigger_value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    recurring: Mapped[str] = mapped_column(String(8))
+    date_created: Mapped[datetime] = mapped_column(UTCDateTime)
+    date_updated: Mapped[datetime] = mapped_column(UTCDateTime)
+    date_fired: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class TriggerFiringRow(Base):
+    """One firing of a trigger: at most one per trigger per period (the unique constraint
+    decides, so concurrent evaluations fire once)."""
+
+    __tablename__ = "usage_trigger_firings"
+    __table_args__ = (UniqueConstraint("trigger_sid", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    trigger_sid: Mapped[str] = mapped_column(ForeignKey("usage_triggers.sid"))
+    period: Mapped[str] = mapped_column(String(16))
+    current_value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WebhookOutboxRow(Base):
+    """A webhook to deliver, written in the firing's transaction (the durable outbox).
+
+    ``status``: pending, delivered or failed (attempts exhausted). A worker claims a due row
+    by moving ``next_attempt_at`` forward (a lease) in one conditional UPDATE."""
+
+    __tablename__ = "webhook_outbox"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    firing_id: Mapped[int] = mapped_column(ForeignKey("usage_trigger_firings.id"), unique=True)
+    trigger_sid: Mapped[str] = mapped_column(ForeignKey("usage_triggers.sid"), index=True)
+    account_sid: Mapped[str] = mapped_column(Sid)
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(8))
+    params: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookAttemptRow(Base):
+    """The delivery log: one row per attempt (HTTP status, or the error)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(ForeignKey("webhook_outbox.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookKeyRow(Base):
+    """An account's webhook signing key (auth tokens are stored hashed, so webhooks are
+    signed with this key instead; stored as is: it signs, it does not authenticate)."""
+
+    __tablename__ = "webhook_keys"
+
+    account_sid: Mapped[str] = mapped_column(ForeignKey("accounts.sid"), primary_key=True)
+    signing_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
