@@ -11,7 +11,9 @@ bookkeeping overflowing.
 from __future__ import annotations
 
 import importlib
+import json
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +115,23 @@ def test_a_shuffled_bench_month_rates_line_for_line_as_in_time_order(
     path = tmp_path / "shuffled.parquet"
     write_parquet(shuffled, path)
     assert polars_total(catalog, path) == first.total()
+
+
+def test_the_bench_compares_ordered_shuffled_and_polars_with_equal_totals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ``python -m bench kernel --compare``: four child runs, one summary, one recorded row
+    monkeypatch.syspath_prepend(str(ROOT))
+    bench = importlib.import_module("bench.__main__")
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(bench, "RESULTS", results)
+    args = ["kernel", "--events", "1000", "--compare", "--repeat", "1", "--format", "json"]
+    bench.main([*args, "--record"])
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    engines = [run["engine"] for run in printed[:-1]]
+    assert engines == ["batch", "batch shuffled", "polars", "polars shuffled"]
+    assert {run["total"] for run in printed} == {printed[0]["total"]}
+    assert printed[-1]["runs"] == 1
+    assert "| 1,000 | 1 |" not in results.read_text()  # events are written plainly
+    assert results.read_text().count(f"| {printed[0]['total']} |") == 1
+    sys.modules.pop("bench.__main__", None)

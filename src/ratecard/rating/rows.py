@@ -82,9 +82,10 @@ class Rows:
         self, order: np.ndarray, codes: list[Codes], time: np.ndarray, quantity: np.ndarray
     ) -> Rows:
         """These rows' columns moved to positions ``order`` (fetches follow them)."""
+        source = self.fetch  # not ``self``: the unsorted columns are freed once unused
 
         def fetch(column: str, rows: np.ndarray) -> list[str | None]:
-            return self.fetch(column, order[rows])
+            return source(column, order[rows])
 
         owner, account, category, country = codes
         return Rows(owner, account, category, country, time, quantity, fetch, self.has_amount)
