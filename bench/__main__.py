@@ -289,7 +289,7 @@ def compare(args: argparse.Namespace) -> None:
     }
     if args.record:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
-        cells = " | ".join(str(value) for value in summary.values())
+        cells = " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in summary.values())
         append_row(
             COMPARE_SECTION, COMPARE_HEADER, f"| {stamp} | {machine()} | {versions()} | {cells} |\n"
         )

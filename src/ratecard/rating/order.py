@@ -205,11 +205,15 @@ def sort_by_time(
         sources = [np.arange(n, dtype=index), *columns]
         outs = [np.empty_like(column) for column in sources]
 
-        def reorder(k: int) -> None:
-            spare = np.empty_like(sources[k])
-            _reorder(sources[k], digits, starts, position, spare, outs[k])
+        def reorder(part: int) -> None:
+            # one spare buffer per thread for all its columns: fresh memory costs a page
+            # fault per 4 KB, as much as the pass that fills it
+            spare = np.empty(n * max(c.itemsize for c in sources), dtype=np.uint8)
+            for k in range(part, len(sources), parts):
+                within = spare[: n * sources[k].itemsize].view(sources[k].dtype)
+                _reorder(sources[k], digits, starts, position, within, outs[k])
 
-        list(pool.map(reorder, range(len(sources))))
+        list(pool.map(reorder, range(parts)))
     # keys are time - earliest modulo 2**64 (exact for any int64 span): adding back wraps to
     # the original times
     ordered = keys.view(np.int64) + np.int64(earliest)
