@@ -1,8 +1,10 @@
 """``python -m bench``: kernel benchmarks; results are printed (``--record`` also appends them
 to bench/RESULTS.md, a tracked file: a run leaves the work tree clean unless asked).
 
-    python -m bench kernel --events 10000000 [--engine batch|reference] [--format json] [--record]
-    python -m bench generate --events 10000000
+    python -m bench kernel --events 10000000 [--engine batch|reference|polars] [--shuffled] \
+        [--format json] [--record]
+    python -m bench kernel --events 10000000 --compare [--repeat 3] [--record]
+    python -m bench generate --events 10000000 [--shuffled]
     python -m bench profile --events 10000000
     python -m bench close --events 1000000 --accounts 10000 --backend sqlite|postgresql \
         [--path fast|existing] [--format json]
@@ -14,6 +16,11 @@ child process so the measured peak RSS is the rating's), then rates them end to 
 Parquet and prints ``{"engine", "events", "seconds", "events_per_s", "peak_rss_mb", "total"}``
 with ``total`` the sum of every invoice (rounded lines), a decimal string, equal for both
 engines. Progress bars go to stderr, so ``--format json`` output stays one JSON line.
+``--shuffled`` rates the same events in a seeded random row order (a file of its own);
+``--engine polars`` is the same rating as one Polars query (:mod:`bench.polars_query`).
+``--compare`` runs the batch kernel on the time-ordered and the shuffled file and the Polars
+query on both, each in a child process (its own peak RSS), alternated ``--repeat`` times,
+prints every run and their ranges in ns/event, and fails unless every total is equal.
 
 ``close`` loads N generated events for A accounts into a fresh store (see :mod:`bench.close`;
 set up in a child process, outside the timed part), then times month close (every billing
@@ -38,6 +45,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pyarrow
 from rich.console import Console
@@ -46,12 +54,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from bench.close import JULY, drop, prepared, setup
 from bench.generate import write
 from bench.ingest import run_ingest
+from bench.polars_query import polars_total
 from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import load_catalog
-from ratecard.rating.batch import invoice_total, rate_parquet_shards
-from ratecard.rating.columns import frame_to_usages, scan_parquet
+from ratecard.rating.batch import invoice_total, rate_parquet_shards, rate_rows
+from ratecard.rating.columns import ROW_GROUP, frame_to_usages, parquet_writer, scan_parquet
 from ratecard.rating.engine import rate
+from ratecard.rating.rows import ParquetRows
 from ratecard.service import close, invoices
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
@@ -66,10 +76,10 @@ HEADER = (
 )
 
 
-def data_path(events: int, seed: int) -> Path:
+def data_path(events: int, seed: int, shuffled: bool = False) -> Path:
     # v4: LZ4, delta-encoded times, 16.7M-row row groups, dictionaries up to 64 MB
     # (ratecard.rating.columns.PARQUET_OPTIONS)
-    return DATA / f"events-{events}-seed{seed}-v4.parquet"
+    return DATA / f"events-{events}-seed{seed}-v4{'-shuffled' if shuffled else ''}.parquet"
 
 
 def progress_bar() -> Progress:
@@ -83,21 +93,39 @@ def progress_bar() -> Progress:
     )
 
 
-def ensure_data(events: int, seed: int) -> Path:
+def ensure_data(events: int, seed: int, shuffled: bool = False) -> Path:
     """The cached Parquet file, generated in a child process (keeps our peak RSS clean)."""
-    path = data_path(events, seed)
+    path = data_path(events, seed, shuffled)
     if not path.exists():
         cmd = [sys.executable, "-m", "bench", "generate", "--events", str(events)]
-        subprocess.run([*cmd, "--seed", str(seed)], check=True, cwd=HERE.parent)
+        cmd += ["--seed", str(seed), *(["--shuffled"] if shuffled else [])]
+        subprocess.run(cmd, check=True, cwd=HERE.parent)
     return path
 
 
 def cmd_generate(args: argparse.Namespace) -> None:
+    if args.shuffled:
+        ordered = ensure_data(args.events, args.seed)
+        path = data_path(args.events, args.seed, shuffled=True)
+        shuffle(ordered, path, args.seed)
+        ERR.print(f"wrote {path}")
+        return
     path = data_path(args.events, args.seed)
     with progress_bar() as bar:
         task = bar.add_task(f"generating {args.events:,} events", total=args.events)
         write(args.events, path, args.seed, lambda done, _: bar.update(task, completed=done))
     ERR.print(f"wrote {path}")
+
+
+def shuffle(source: Path, path: Path, seed: int) -> None:
+    """The rows of ``source`` in a seeded random order (same columns, same Parquet options)."""
+    frame = pl.read_parquet(source)
+    order = np.random.default_rng(seed).permutation(frame.height)
+    table = frame[order].to_arrow()
+    tmp = path.with_suffix(".tmp")
+    with parquet_writer(tmp, table.schema) as writer:
+        writer.write_table(table, row_group_size=ROW_GROUP)
+    tmp.rename(path)
 
 
 def warm_up() -> float:
@@ -108,7 +136,11 @@ def warm_up() -> float:
     tiny = DATA / "warm-up-v4.parquet"
     if not tiny.exists():
         write(1000, tiny, seed=1)
-    sum(result.total() for result in rate_parquet_shards(load_catalog("us"), tiny))
+    catalog = load_catalog("us")
+    sum(result.total() for result in rate_parquet_shards(catalog, tiny))
+    # and in reverse order: the radix sort's compiled code is loaded too (shuffled input)
+    rows = ParquetRows(tiny).rows()
+    rate_rows(catalog, rows.take(np.arange(len(rows))[::-1])).total()
     return time.perf_counter() - started
 
 
@@ -165,16 +197,25 @@ def versions() -> str:
     return f"py {platform.python_version()}, polars {pl.__version__}, pyarrow {pyarrow.__version__}"
 
 
+def run_polars(path: Path, events: int) -> Decimal:
+    with progress_bar() as bar:
+        bar.add_task("polars query", total=None)
+        return polars_total(load_catalog("us"), path)
+
+
 def cmd_kernel(args: argparse.Namespace) -> None:
-    path = ensure_data(args.events, args.seed)
+    if args.compare:
+        compare(args)
+        return
+    path = ensure_data(args.events, args.seed, args.shuffled)
     if args.engine == "batch":
         ERR.print(f"warm-up (compiled loop loaded): {warm_up():.2f} s, not timed")
     started = time.perf_counter()
-    runner = run_batch if args.engine == "batch" else run_reference
-    amount = runner(path, args.events)
+    runners = {"batch": run_batch, "reference": run_reference, "polars": run_polars}
+    amount = runners[args.engine](path, args.events)
     seconds = time.perf_counter() - started
     result = {
-        "engine": args.engine,
+        "engine": args.engine + (" shuffled" if args.shuffled else ""),
         "events": args.events,
         "seconds": round(seconds, 3),
         "events_per_s": round(args.events / seconds),
@@ -184,6 +225,75 @@ def cmd_kernel(args: argparse.Namespace) -> None:
     if args.record:
         record(result)
     emit(args, result)
+
+
+#: (engine, shuffled) of a ``--compare`` run, in the order they alternate.
+COMPARED = [("batch", False), ("batch", True), ("polars", False), ("polars", True)]
+COMPARE_SECTION = (
+    "## Order comparison runs (appended by `python -m bench kernel --compare --record`)"
+)
+COMPARE_HEADER = (
+    "| date (UTC) | machine | versions | events | runs | batch ordered s | batch shuffled s "
+    "| polars ordered s | polars shuffled s | ns/event (batch ordered, shuffled; polars "
+    "shuffled) | shuffled / ordered | polars / batch, shuffled | total |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Each of :data:`COMPARED` in a child process, ``--repeat`` rounds alternated (load on a
+    shared machine then hits every variant alike); every total must be equal."""
+    for shuffled in (False, True):
+        ensure_data(args.events, args.seed, shuffled)
+    seconds: dict[tuple[str, bool], list[float]] = {key: [] for key in COMPARED}
+    totals: set[str] = set()
+    for _ in range(args.repeat):
+        for engine, shuffled in COMPARED:
+            cmd = [sys.executable, "-m", "bench", "kernel", "--events", str(args.events)]
+            cmd += ["--seed", str(args.seed), "--engine", engine, "--format", "json"]
+            cmd += ["--shuffled"] if shuffled else []
+            done = subprocess.run(cmd, check=True, cwd=HERE.parent, stdout=subprocess.PIPE)
+            result = json.loads(done.stdout)
+            emit(args, result)
+            seconds[(engine, shuffled)].append(float(result["seconds"]))
+            totals.add(str(result["total"]))
+    if len(totals) != 1:
+        raise SystemExit(f"engines disagree on the total: {sorted(totals)}")
+
+    def span(key: tuple[str, bool]) -> str:
+        low, high = min(seconds[key]), max(seconds[key])
+        return f"{low:.3f}" if low == high else f"{low:.3f}-{high:.3f}"
+
+    def ns(key: tuple[str, bool]) -> str:
+        low, high = (round(f(seconds[key]) * 1e9 / args.events) for f in (min, max))
+        return f"{low}" if low == high else f"{low}-{high}"
+
+    def ratio(top: tuple[str, bool], bottom: tuple[str, bool]) -> str:
+        # medians: one noisy run on a shared machine does not make the ratio
+        a, b = (sorted(seconds[k])[len(seconds[k]) // 2] for k in (top, bottom))
+        return f"{a / b:.2f}"
+
+    batch, batch_shuffled = ("batch", False), ("batch", True)
+    polars, polars_shuffled = ("polars", False), ("polars", True)
+    summary = {
+        "events": args.events,
+        "runs": args.repeat,
+        "batch_ordered_s": span(batch),
+        "batch_shuffled_s": span(batch_shuffled),
+        "polars_ordered_s": span(polars),
+        "polars_shuffled_s": span(polars_shuffled),
+        "ns_per_event": f"{ns(batch)}; {ns(batch_shuffled)}; {ns(polars_shuffled)}",
+        "shuffled_over_ordered": ratio(batch_shuffled, batch),
+        "polars_over_batch_shuffled": ratio(polars_shuffled, batch_shuffled),
+        "total": totals.pop(),
+    }
+    if args.record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+        cells = " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in summary.values())
+        append_row(
+            COMPARE_SECTION, COMPARE_HEADER, f"| {stamp} | {machine()} | {versions()} | {cells} |\n"
+        )
+    emit(args, summary)
 
 
 def emit(args: argparse.Namespace, result: dict[str, object]) -> None:
@@ -344,7 +454,12 @@ def main(argv: list[str] | None = None) -> None:
             # the default since recording became opt-in; still accepted for older scripts
             command.add_argument("--no-record", action="store_true", help=argparse.SUPPRESS)
         if name == "kernel":
-            command.add_argument("--engine", choices=["batch", "reference"], default="batch")
+            engines = ["batch", "reference", "polars"]
+            command.add_argument("--engine", choices=engines, default="batch")
+            command.add_argument("--compare", action="store_true", help="see the module doc")
+            command.add_argument("--repeat", type=int, default=3)
+        if name in ("kernel", "generate"):
+            command.add_argument("--shuffled", action="store_true", help="rows in random order")
         if name in ("close", "close-setup"):
             command.add_argument("--accounts", type=int, required=True)
             command.add_argument("--backend", choices=["sqlite", "postgresql"], required=True)

@@ -489,8 +489,8 @@ def rate_rows(catalog: Catalog, rows: Rows, threads: int = 2) -> BatchResult:
     """
     _check_sums(rows)
     ordered, whole = loop.survey(rows.time, rows.quantity).tolist()
-    if not ordered:
-        rows = rows.take(np.argsort(rows.time, kind="stable"))
+    if not ordered:  # a stable radix sort on time: ties keep input order, as argsort's would
+        rows = rows.in_time_order(threads)
     plan = _plan(catalog, rows, threads, whole=bool(whole))
     if plan.cells > _MAX_CELLS:
         raise RatingError(

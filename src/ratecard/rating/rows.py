@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from ratecard.errors import RatingError
 from ratecard.rating.columns import AMOUNT_COLUMN, CATEGORICAL, SCHEMA, check_columns
+from ratecard.rating.order import sort_by_time
 
 #: Columns fetched by row (never decoded whole).
 Fetch = Callable[[str, np.ndarray], list[str | None]]
@@ -57,25 +58,37 @@ class Rows:
     def __len__(self) -> int:
         return int(self.time.shape[0])
 
+    def in_time_order(self, threads: int = 2) -> Rows:
+        """The rows stably sorted by time (ties keep their order; fetches follow the rows):
+        one radix sort that moves every column (:func:`ratecard.rating.order.sort_by_time`)."""
+        columns = [self.owner, self.account, self.category, self.country]
+        order, time, moved = sort_by_time(
+            self.time, [*(column.codes for column in columns), self.quantity], threads
+        )
+        return self._moved(
+            order,
+            [Codes(c, column.values) for c, column in zip(moved[:4], columns, strict=True)],
+            time,
+            moved[-1],
+        )
+
     def take(self, order: np.ndarray) -> Rows:
-        """The rows at positions ``order`` (fetches follow them)."""
+        """The rows at positions ``order`` (fetches follow them): one gather per column."""
+        columns = [self.owner, self.account, self.category, self.country]
+        codes = [Codes(column.codes[order], column.values) for column in columns]
+        return self._moved(order, codes, self.time[order], self.quantity[order])
+
+    def _moved(
+        self, order: np.ndarray, codes: list[Codes], time: np.ndarray, quantity: np.ndarray
+    ) -> Rows:
+        """These rows' columns moved to positions ``order`` (fetches follow them)."""
+        source = self.fetch  # not ``self``: the unsorted columns are freed once unused
 
         def fetch(column: str, rows: np.ndarray) -> list[str | None]:
-            return self.fetch(column, order[rows])
+            return source(column, order[rows])
 
-        def codes(column: Codes) -> Codes:
-            return Codes(column.codes[order], column.values)
-
-        return Rows(
-            codes(self.owner),
-            codes(self.account),
-            codes(self.category),
-            codes(self.country),
-            self.time[order],
-            self.quantity[order],
-            fetch,
-            self.has_amount,
-        )
+        owner, account, category, country = codes
+        return Rows(owner, account, category, country, time, quantity, fetch, self.has_amount)
 
 
 class _Encoder:
