@@ -85,6 +85,17 @@ def test_non_json_bodies_on_model_routes_get_422_in_the_same_shape(server: Serve
         assert error["field"] == "admin"
 
 
+@pytest.mark.parametrize("name", ["\x1f", "   ", "Branch\x00", "a\nb"])
+def test_a_subaccount_name_that_is_blank_or_has_control_characters_gets_422_naming_it(
+    server: Server, name: str
+) -> None:
+    sid = server.other[0]
+    with server.client(server.other) as client:
+        answer = client.post(f"/v1/accounts/{sid}/subaccounts", json={"name": name})
+    error = _error(answer, 422)
+    assert error["field"] == "name"
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from ratecard.accounts import Account
 from ratecard.api.deps import AccountCaller, Ctx, reachable
@@ -14,6 +15,7 @@ from ratecard.api.errors import responses
 from ratecard.errors import NotFoundError
 from ratecard.service import accounts as account_service
 from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.usage.events import CONTROL_CHARACTER
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=responses())
 
@@ -26,6 +28,17 @@ class NewSubaccount(BaseModel):
     name: str = Field(min_length=1, max_length=256)
     created: date | None = None
     created_with_flex: StrictBool = False
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, name: str) -> str:
+        # a blank name would be refused by the service as a state conflict (409), and a control
+        # character breaks every listing that prints it: both are a bad payload (422)
+        if re.search(CONTROL_CHARACTER, name):
+            raise ValueError("must not contain control characters (NUL, tab, line breaks, ...)")
+        if not name.strip():
+            raise ValueError("must not be blank")
+        return name
 
 
 def account_json(account: Account) -> dict[str, Any]:

@@ -51,6 +51,8 @@ EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 EXCERPT = 40
 #: No control character (C0, DEL, C1): an id or name with one is refused.
 NO_CONTROL = r"^[^\x00-\x1F\x7F-\x9F]*$"
+#: One control character (C0, DEL, C1), as :data:`NO_CONTROL` refuses them.
+CONTROL_CHARACTER = r"[\x00-\x1F\x7F-\x9F]"
 _NO_CONTROL_REASON = "must not contain control characters (NUL, tab, line breaks, ...)"
 
 
