@@ -34,14 +34,15 @@ workers_app = typer.Typer(help="TaskRouter workers (User + Usage seats).", no_ar
 flex_app.add_typer(workers_app, name="workers")
 
 
-_SAID_ABOVE = "no plan is possible for this account (above)"
+_SAID_ABOVE = "No plan is possible for this account (see above)."
 
 
 def _why(refusals: list[tuple[str, str]], said_above: AbstractSet[str]) -> str:
     """Refusals as one cell; those already printed above the table (no plan possible) are
     referred to, not repeated in every row."""
     texts = [_SAID_ABOVE if rule in said_above else text for rule, text in refusals]
-    return "; ".join(dict.fromkeys(texts))
+    # each refusal is a sentence of its own: joined by a space, not "Hours.; A plan ..."
+    return " ".join(dict.fromkeys(texts))
 
 
 def _said_above(data: dict[str, Any]) -> set[str]:
