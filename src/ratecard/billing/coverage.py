@@ -64,6 +64,13 @@ def covered(coverages: Iterable[Coverage], month: str) -> Ranges:
     return merged(r for coverage in coverages for r in coverage.get(month, ()))
 
 
+def bills_up_to(invoice_month: str, coverage: Coverage, month: str) -> bool:
+    """Whether an invoice of ``invoice_month`` with ``coverage`` bills events of ``month`` or
+    an earlier month: what a draft of ``month`` must be computed against (every earlier
+    month's invoice, and a later one that adjusted a month since voided)."""
+    return invoice_month < month or min(coverage, default=invoice_month) <= month
+
+
 def render(coverage: Coverage) -> str:
     """The stored text of a coverage: JSON, months in order, ranges as two-element lists."""
     return json.dumps(

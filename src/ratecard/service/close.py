@@ -175,9 +175,7 @@ def store_documents(
                 InvoiceRow.status == "finalized"
             )
         )
-        # a later month's invoice matters when it bills events of this month or an earlier
-        # one (it adjusted a month since voided)
-        if other < str(month) or min(coverage.parse(billed), default=other) <= str(month)
+        if coverage.bills_up_to(other, coverage.parse(billed), str(month))
     }
     results: list[Generated] = []
     new: list[tuple[dict[str, Any], Doc]] = []

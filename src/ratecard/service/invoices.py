@@ -230,12 +230,9 @@ def _store(
 
 
 def _basis_of(finalized: Sequence[StoredInvoice], month: str) -> list[StoredInvoice]:
-    """The finalized invoices a draft of ``month`` is computed against: every earlier
-    month's, and any other that bills events of this month or an earlier one (a later month
-    that adjusted a month since voided)."""
-    return [
-        inv for inv in finalized if inv.month < month or min(inv.coverage, default=month) <= month
-    ]
+    """The finalized invoices a draft of ``month`` is computed against
+    (:func:`~ratecard.billing.coverage.bills_up_to`)."""
+    return [inv for inv in finalized if coverage.bills_up_to(inv.month, inv.coverage, month)]
 
 
 def _basis(basis: Sequence[StoredInvoice]) -> str:
@@ -292,9 +289,8 @@ def _adjusted(
     for name in sorted({inv.month for inv in basis if inv.month < str(month)}):
         past = Month.parse(name)
         billers = [inv.coverage[name] for inv in basis if name in inv.coverage]
-        late = coverage.subtract(
-            coverage.upto(through), coverage.merged(r for b in billers for r in b)
-        )
+        done = coverage.covered((inv.coverage for inv in basis), name)
+        late = coverage.subtract(coverage.upto(through), done)
         if not uow.events.stored_in(members, late, past.start, past.end):
             continue
         before, after = _late_months(uow, catalog, accounts, owner, past, billers, late)

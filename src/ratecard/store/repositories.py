@@ -406,15 +406,6 @@ class EventRepository:
         """The highest ingestion sequence stored (0 when empty)."""
         return self.session.scalar(select(func.max(EventRow.seq))) or 0
 
-    def stored_after(
-        self, accounts: Sequence[str], seq: int, start: datetime, end: datetime
-    ) -> bool:
-        """Whether an event bearing on ``[start, end)`` was stored after sequence ``seq``."""
-        query = select(EventRow.seq).where(
-            EventRow.account_sid.in_(accounts), EventRow.seq > seq, _bears_on(start, end)
-        )
-        return self.session.scalar(query.limit(1)) is not None
-
     def freeze(self) -> None:
         """Wait for in-flight ingestions and hold new ones until the transaction ends.
 
@@ -482,19 +473,6 @@ class InvoiceRepository:
     def for_month(self, month: str) -> list[StoredInvoice]:
         rows = self.session.scalars(
             select(InvoiceRow).where(InvoiceRow.month == month).order_by(InvoiceRow.account_sid)
-        )
-        return [_stored(row) for row in rows]
-
-    def finalized_before(self, account: str, month: str) -> list[StoredInvoice]:
-        """Finalized invoices of ``account`` for months before ``month``, oldest first."""
-        rows = self.session.scalars(
-            select(InvoiceRow)
-            .where(
-                InvoiceRow.account_sid == account,
-                InvoiceRow.month < month,
-                InvoiceRow.status == "finalized",
-            )
-            .order_by(InvoiceRow.month)
         )
         return [_stored(row) for row in rows]
 
