@@ -239,9 +239,7 @@ def _basis(basis: Sequence[StoredInvoice]) -> str:
     return ",".join(str(i) for i in sorted(inv.id for inv in basis))
 
 
-def _stored_events(
-    uow: UnitOfWork, members: Sequence[str], month: Month
-) -> list[tuple[int, Event]]:
+def stored_events(uow: UnitOfWork, members: Sequence[str], month: Month) -> list[tuple[int, Event]]:
     """(seq, event) of the stored events bearing on ``month``, in storage order."""
     rows = uow.events.for_billing_with_seq(members, month.start, month.end)
     return [(seq, parse_event(json.loads(body), "stored event")) for seq, body in rows]
@@ -256,7 +254,7 @@ def _rebill(
     ranges: coverage.Ranges,
 ) -> Doc:
     """``owner``'s ``month`` rated from the stored events in ``ranges`` alone."""
-    rows = _stored_events(uow, _members(accounts, owner), month)
+    rows = stored_events(uow, _members(accounts, owner), month)
     events = [event for seq, event in rows if coverage.contains(ranges, seq)]
     (invoice,) = bill_month(catalog, accounts, events, month, owner, load_instances(uow))
     return invoice_to_dict(invoice)
@@ -322,7 +320,7 @@ def _late_months(
     billed: list[Event] = []
     everything: list[Event] = []
     phases: dict[tuple[str, str], int] = {}
-    for seq, event in _stored_events(uow, _members(accounts, owner), month):
+    for seq, event in stored_events(uow, _members(accounts, owner), month):
         phase = next((i for i, r in enumerate(billers) if coverage.contains(r, seq)), None)
         if phase is not None:
             billed.append(event)

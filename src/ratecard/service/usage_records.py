@@ -50,7 +50,6 @@ name, so summing an unfiltered listing never counts anything twice.
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Sequence
@@ -68,10 +67,11 @@ from ratecard.flex.billing import apply_flex
 from ratecard.money import ZERO, add, places, plain, total
 from ratecard.rating.engine import rate
 from ratecard.rating.parts import Part
+from ratecard.service.invoices import load_events, stored_events
 from ratecard.service.live import live_months
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
-from ratecard.usage.events import Event, parse_event
+from ratecard.usage.events import Event
 from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
@@ -224,14 +224,10 @@ def _month_events(uow: UnitOfWork, owner: str, members: Sequence[str], month: Mo
     adjustment lines of a later invoice), so its monthly records equal its invoice."""
     final = uow.invoices.current(owner, str(month))
     if final is None or final.status != "finalized":
-        bodies = uow.events.for_billing(members, month.start, month.end)
-        return [parse_event(json.loads(body), "stored event") for body in bodies]
+        return load_events(uow, members, month)
     billed = final.coverage.get(str(month), ())
-    rows = uow.events.for_billing_with_seq(members, month.start, month.end)
     return [
-        parse_event(json.loads(body), "stored event")
-        for seq, body in rows
-        if coverage.contains(billed, seq)
+        event for seq, event in stored_events(uow, members, month) if coverage.contains(billed, seq)
     ]
 
 
