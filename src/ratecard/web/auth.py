@@ -85,6 +85,11 @@ def _refused(
 
 @router.post("/logout", response_model=None)
 def logout(request: Request, fields: Form) -> Response:
+    """End the session (the form's CSRF check has just read it) and forget the cookie."""
+    store = sessions(request)
+    session = store.read(request)
+    if session is not None:
+        store.revoke(session)
     response = RedirectResponse("/console/login", status_code=303)
-    sessions(request).clear(response)
+    store.clear(response)
     return response

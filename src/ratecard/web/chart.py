@@ -56,7 +56,7 @@ def bar_chart(series: Series, chart_id: str) -> str:
         x = LEFT + slot * index + (slot - bar_w) / 2
         y = HEIGHT - BOTTOM - height
         parts.append(
-            f'<rect class="bar" x="{_px(x)}" y="{_px(y)}" width="{_px(bar_w)}" '
+            f'<rect class="day-bar" x="{_px(x)}" y="{_px(y)}" width="{_px(bar_w)}" '
             f'height="{_px(height)}"><title>day {index + 1}: {escape(f"{value:f}")} '
             f"{escape(series.unit)}</title></rect>"
         )

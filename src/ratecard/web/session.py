@@ -10,6 +10,11 @@ Every visitor gets a session, logged in or not, so that the login form has a CSR
 worth nothing after it. A logged-in session also remembers a digest of the credential's stored
 hash: rotating the account's token changes the hash and so ends every session opened with the
 old one.
+
+Logging out revokes the session on the server too (its CSRF token, unique per session, is
+remembered as revoked until the session would have expired anyway), so a copy of the cookie
+is worth nothing after logout. Like the login throttle this is in-process state: with several
+server workers each knows only the logouts it served.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,9 +56,7 @@ class Session:
         return bool(self.kind)
 
 
-def fresh(
-    kind: Kind = "", name: str = "", credential: str = ""
-) -> Session:
+def fresh(kind: Kind = "", name: str = "", credential: str = "") -> Session:
     return Session(secrets.token_urlsafe(32), kind, name, credential)
 
 
@@ -62,9 +68,27 @@ def credential_digest(stored_hash: str) -> str:
 class Sessions:
     """Reads and writes the signed session cookie of one app."""
 
-    def __init__(self, secret: str | None = None) -> None:
+    def __init__(
+        self, secret: str | None = None, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         key = secret or os.environ.get(SECRET_VARIABLE) or secrets.token_hex(32)
         self._signer = URLSafeTimedSerializer(key, salt="ratecard-console-session")
+        self._revoked: dict[str, float] = {}  # CSRF token -> when it was revoked
+        self._lock = threading.Lock()
+        self._timer = timer
+
+    def revoke(self, session: Session) -> None:
+        """End ``session`` for good (logout), whoever holds a copy of its cookie."""
+        now = self._timer()
+        with self._lock:
+            expired = [t for t, at in self._revoked.items() if at <= now - MAX_AGE]
+            for token in expired:  # such cookies fail their signature's age check anyway
+                del self._revoked[token]
+            self._revoked[session.csrf] = now
+
+    def _is_revoked(self, csrf: str) -> bool:
+        with self._lock:
+            return csrf in self._revoked
 
     def read(self, request: Request) -> Session | None:
         """The request's valid session, or None (missing, tampered or expired)."""
@@ -76,6 +100,8 @@ class Sessions:
         except BadSignature:  # also SignatureExpired, its subclass
             return None
         if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
+            return None
+        if self._is_revoked(data["csrf"]):
             return None
         kind = data.get("kind", "")
         if kind not in ("", "account", "support"):
