@@ -100,3 +100,10 @@ def unreachable_by_tab(page: Page) -> list[str]:
         page.evaluate(MARK_FOCUSED)
     found: list[str] = page.evaluate(UNREACHED)
     return found
+
+
+def assert_accessible(page: Page) -> None:
+    """Every control labelled, every text at 4.5:1 or more, every control reached by Tab."""
+    assert unlabelled_controls(page) == []
+    assert low_contrast_text(page) == []
+    assert unreachable_by_tab(page) == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from .a11y import low_contrast_text, unlabelled_controls, unreachable_by_tab
+from .a11y import assert_accessible
 from .conftest import Console, log_in, screenshot
 
 #: (screenshot name, who logs in: a Console attribute or None, the page's path)
@@ -32,9 +32,7 @@ def test_each_page_has_labels_contrast_and_keyboard_reach(
     else:
         page.goto(path)
     screenshot(page, name)
-    assert unlabelled_controls(page) == []
-    assert low_contrast_text(page) == []
-    assert unreachable_by_tab(page) == []
+    assert_accessible(page)
 
 
 def test_login_and_logout_work_with_the_keyboard_alone(page: Page, console: Console) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pypdfium2
 from playwright.sync_api import Page
 
+from .a11y import assert_accessible
 from .conftest import SCREENSHOTS, Console, log_in, screenshot
 
 
@@ -160,6 +161,7 @@ def test_a_refused_plan_switch_shows_the_rules_reasons(page: Page, console: Cons
         assert refusal["explanation"] in shown
     assert status["plan"] == "named-user"  # nothing changed
     screenshot(page, "flex-refused")
+    assert_accessible(page)
 
 
 def _file_request(page: Page, console: Console, login: tuple[str, str]) -> str:
@@ -176,6 +178,7 @@ def _file_request(page: Page, console: Console, login: tuple[str, str]) -> str:
 def test_support_rejects_a_filed_request_with_the_keyboard(page: Page, console: Console) -> None:
     request_id = _file_request(page, console, console.reject_flex)
     screenshot(page, "request")
+    assert_accessible(page)
     page.get_by_role("button", name="Log out").click()
     log_in(page, console.support)
     page.get_by_label(f"Reason for rejecting request {request_id}").focus()
@@ -196,6 +199,7 @@ def test_support_processes_a_filed_request(page: Page, console: Console) -> None
     page.get_by_role("button", name="Log out").click()
     log_in(page, console.support)
     screenshot(page, "support-queue")
+    assert_accessible(page)  # with a request to process or reject: every form is there
     with page.expect_navigation():
         page.get_by_role("button", name=f"Process request {request_id}").click()
     assert page.url.endswith("/console/support")
@@ -212,3 +216,20 @@ def test_support_processes_a_filed_request(page: Page, console: Console) -> None
     # Flex billing stopped at the effective time: there is nothing left to remove
     assert again.status_code == 400
     assert "no Flex plan in force" in again.json()["error"]["message"]
+
+
+def test_a_subaccounts_overview_shows_its_usage_price_of_the_usage_records_api(
+    page: Page, console: Console
+) -> None:
+    log_in(page, console.subaccount, "/console/overview")
+    sid = console.subaccount[0]
+    with console.api(console.subaccount) as api:
+        answer = api.get(
+            f"/2010-04-01/Accounts/{sid}/Usage/Records/ThisMonth.json",
+            params={"Category": "totalprice"},
+        )
+    (record,) = answer.json()["usage_records"]
+    # its share on the parent's draft, each line rounded: 13.62 + 2.00 + 0.13 (13.618 + 2.00 +
+    # 0.125 = 15.743 before rounding)
+    assert page.locator("#spend").inner_text() == record["price"] == "15.75"
+    assert page.locator("#pools").count() == 0  # pools count on the parent's invoice

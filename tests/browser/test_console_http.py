@@ -179,3 +179,18 @@ def test_a_month_without_an_invoice_is_a_404_page(setup: Setup) -> None:
     answer = setup.client.get("/console/invoices/2026-05")
     assert answer.status_code == 404
     assert f"no invoice of {setup.sid} for 2026-05" in answer.text
+
+
+def test_a_malformed_address_is_a_404_page_not_json(setup: Setup) -> None:
+    log_in(setup)
+    answer = setup.client.get("/console/requests/abc")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "no such page (request_id: Input should be a valid integer" in answer.text
+
+
+def test_a_form_posted_after_the_session_ended_goes_to_the_login_page(setup: Setup) -> None:
+    token = csrf(setup.client)  # an anonymous session's valid token
+    answer = setup.client.post("/console/flex/change", data={"csrf_token": token, "plan": "x"})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/console/login"

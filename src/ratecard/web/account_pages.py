@@ -8,6 +8,7 @@ them (decimal strings), never through a float.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -67,10 +68,12 @@ def overview(request: Request, who: AccountViewer) -> HTMLResponse:
         values["status"] = doc["status"]
         values["pools"] = pool_progress(ctx.catalog.at(today).pools, doc["lines"], today)
     else:
-        # a subaccount has no invoice of its own: its usage so far, priced exactly as the
-        # Usage Records API prices it (before the parent invoice's per-line rounding)
+        # a subaccount has no invoice of its own: the price of its usage this month as the
+        # Usage Records API gives it for ThisMonth (the whole month: each category rounded
+        # as the parent invoice's lines are)
+        last = (month.end - timedelta(days=1)).date()
         (total,) = usage_records(
-            ctx.db, ctx.catalog, Query(who.name, first, today, "range", "totalprice"), today
+            ctx.db, ctx.catalog, Query(who.name, first, last, "range", "totalprice"), today
         )
         values["spend"] = money_text(total.price)
         values["currency"] = ctx.catalog.currency

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -86,6 +87,8 @@ def viewer(request: Request, ctx: Annotated[Context, Depends(context)]) -> Viewe
         stored = stored_hash(ctx, session.kind, session.name)
         if stored is not None and credential_digest(stored) == session.credential:
             return Viewer(session, ctx)
+    if request.method != "GET":  # a form's target is no page to come back to
+        raise LoginRequired("")
     path = request.url.path
     raise LoginRequired(path + (f"?{request.url.query}" if request.url.query else ""))
 
@@ -155,8 +158,13 @@ class ConsoleRoute(APIRoute):
             try:
                 return await handler(request)
             except LoginRequired as exc:
-                target = "/console/login?" + urlencode({"next": exc.next_path})
-                return RedirectResponse(target, status_code=303)
+                query = "?" + urlencode({"next": exc.next_path}) if exc.next_path else ""
+                return RedirectResponse("/console/login" + query, status_code=303)
+            except RequestValidationError as exc:  # e.g. /console/requests/abc
+                wrong = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors()
+                )
+                return _error(request, 404, "Not found", f"no such page ({wrong})")
             except CsrfRefused:
                 message = (
                     "This form's security token is missing or out of date (it belongs to "
