@@ -83,7 +83,7 @@ def flex_account(db: Database, settings: Settings, name: str) -> Login:
     return account.sid, token
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     path = tmp_path_factory.mktemp("console") / "console.db"
     settings = Settings(database_url=f"sqlite:///{path}")
@@ -127,8 +127,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         db.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Chromium for this package's tests only: Playwright's sync API runs an event loop in
+    this thread while it is open, which the rest of the suite's ``asyncio.run`` refuses."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run 'make test' (it installs Debian's chromium)")
     with sync_playwright() as playwright:
