@@ -233,3 +233,32 @@ def test_a_subaccounts_overview_shows_its_usage_price_of_the_usage_records_api(
     # 0.125 = 15.743 before rounding)
     assert page.locator("#spend").inner_text() == record["price"] == "15.75"
     assert page.locator("#pools").count() == 0  # pools count on the parent's invoice
+
+
+def test_a_draft_request_is_acknowledged_then_withdrawn(page: Page, console: Console) -> None:
+    log_in(page, console.flex, "/console/deflex")
+    with console.api(console.flex) as api:
+        findings = api.get(f"/v1/accounts/{console.flex[0]}/deflex/checklist").json()["findings"]
+    assert page.locator("#checklist tbody tr").count() == len(findings) == 8
+    page.get_by_label("Decommission (the Flex workspace is removed too)").check()
+    page.get_by_role("button", name="File the request").click()  # without the acceptance
+    page.wait_for_url("**/console/requests/*")
+    request_id = page.url.rsplit("/", 1)[1]
+    assert page.locator("#request-status").inner_text() == "draft"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Accept the billing change and submit").click()
+    assert page.locator("#request-status").inner_text() == "submitted"
+    with page.expect_navigation():
+        page.get_by_role("button", name="Withdraw the request").click()
+    assert page.locator("#request-status").inner_text() == "withdrawn"
+    with console.api(console.flex) as api:
+        shown = api.get(f"/v1/deflex/requests/{request_id}").json()
+    assert [e["action"] for e in shown["audit"]] == [
+        "file",
+        "accept_billing_change",
+        "submit",
+        "withdraw",
+    ]
+    page.goto("/console/deflex")
+    row = page.locator(f"tr[data-request='{request_id}']")
+    assert row.locator("[data-status]").inner_text() == "withdrawn"
