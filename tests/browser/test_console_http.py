@@ -6,16 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from ratecard.api import create_app
+from ratecard.errors import DeflexRefused
+from ratecard.service import deflex as deflex_service
 from ratecard.service import flex as flex_service
-from ratecard.service.accounts import rotate_token
+from ratecard.service.accounts import create_account, rotate_token
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 
@@ -194,3 +197,34 @@ def test_a_form_posted_after_the_session_ended_goes_to_the_login_page(setup: Set
     answer = setup.client.post("/console/flex/change", data={"csrf_token": token, "plan": "x"})
     assert answer.status_code == 303
     assert answer.headers["location"] == "/console/login"
+
+
+def test_a_user_usage_deflex_request_is_refused_with_the_way_out(setup: Setup) -> None:
+    account, token = create_account(setup.db, "Seats Co", None, date(2025, 1, 1), False)
+    flex_service.change_plan(
+        setup.db,
+        account.sid,
+        "enable",
+        "user-usage",
+        date(2026, 7, 1),
+        date(2026, 7, 1),
+        settings=setup.settings,
+    )
+    with pytest.raises(DeflexRefused) as expected:
+        deflex_service.file_request(
+            setup.db,
+            account.sid,
+            "stop_billing",
+            account.sid,
+            False,
+            NOW,
+            settings=setup.settings,
+        )
+    form = {"csrf_token": csrf(setup.client), "user": account.sid, "token": token}
+    setup.client.post("/console/login", data=form)
+    form = {"csrf_token": csrf(setup.client, "/console/deflex"), "intent": "stop_billing"}
+    answer = setup.client.post("/console/deflex/requests", data=form)
+    assert answer.status_code == 400
+    assert str(escape(expected.value.reason)) in answer.text
+    assert "Projected seat charge next cycle: 0.00 USD" in answer.text  # no login this month
+    assert deflex_service.list_requests(setup.db, [account.sid]) == []  # nothing was filed

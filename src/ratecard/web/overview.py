@@ -19,7 +19,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from ratecard.billing.periods import Month
-from ratecard.money import ZERO, add
+from ratecard.money import ZERO, total
 from ratecard.rating.models.pooled import Pool
 from ratecard.service.usage_records import Record
 
@@ -64,11 +64,11 @@ def forecast_crossing(used: Decimal, threshold: Decimal, today: date) -> date | 
 def _pool_usage(lines: Iterable[dict[str, Any]], pool: str) -> Decimal:
     """Units counted on ``pool`` by this month's own lines (adjustment lines for earlier
     months counted on those months' counters, not this one)."""
-    used = ZERO
-    for line in lines:
-        if line.get("pool") == pool and not line.get("original_month"):
-            used = add(used, Decimal(line["quantity"]))
-    return used
+    return total(
+        Decimal(line["quantity"])
+        for line in lines
+        if line.get("pool") == pool and not line.get("original_month")
+    )
 
 
 def pool_progress(
@@ -109,10 +109,7 @@ class Series:
 
     @property
     def total(self) -> Decimal:
-        result = ZERO
-        for value in self.values:
-            result = add(result, value)
-        return result
+        return total(self.values)
 
 
 def daily_series(records: Sequence[Record], first: date, today: date) -> list[Series]:
