@@ -4,6 +4,7 @@ the login throttle, and sessions that end (logout, a rotated token)."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -37,12 +38,24 @@ class Setup:
     token: str
 
 
-@pytest.fixture
-def setup(tmp_path: Path) -> Iterator[Setup]:
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'web.db'}", auth_failures_per_sid=3)
-    db = Database(settings.database_url)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
+    """A store with the schema and one Flex account, built once: each test gets a copy."""
+    path = tmp_path_factory.mktemp("web") / "template.db"
+    db = Database(f"sqlite:///{path}")
     db.upgrade()
-    sid, token = flex_account(db, settings, "Flex Co")
+    sid, token = flex_account(db, Settings(database_url=f"sqlite:///{path}"), "Flex Co")
+    db.dispose()
+    return path, sid, token
+
+
+@pytest.fixture
+def setup(tmp_path: Path, template: tuple[Path, str, str]) -> Iterator[Setup]:
+    source, sid, token = template
+    path = tmp_path / "web.db"
+    shutil.copyfile(source, path)
+    settings = Settings(database_url=f"sqlite:///{path}", auth_failures_per_sid=3)
+    db = Database(settings.database_url)
     client = TestClient(create_app(settings, clock=lambda: NOW), follow_redirects=False)
     yield Setup(db, settings, client, sid, token)
     db.dispose()
