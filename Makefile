@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck check postgres clean
+.PHONY: run test lint typecheck check postgres browser clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ run: $(STAMP_RUN)
 	$(BIN)/ratecard db upgrade
 	$(BIN)/ratecard serve --demo --host $(HOST) --port $(PORT)
 
-test: $(STAMP_DEV) postgres
+test: $(STAMP_DEV) postgres browser
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -45,6 +45,12 @@ typecheck: $(STAMP_DEV)
 # installed but possibly stopped). Storage tests fail, never skip, when it cannot be reached.
 postgres:
 	@bash scripts/ensure-postgres.sh
+
+# The console's browser tests (tests/browser) drive Debian's chromium through Playwright (never
+# `playwright install`: it downloads a browser). Installed here when missing; the tests fail,
+# never skip, without it.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ from ratecard.api.throttle import AuthThrottle
 from ratecard.catalog import load_catalog
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
+from ratecard.web import install as install_console
 
 DESCRIPTION = """\
 ratecard as a service: usage ingestion, exact invoices, Flex plans and deflexification under
@@ -79,6 +80,7 @@ def create_app(
     ):
         app.include_router(router)
     triggers.install(app)  # the Usage Triggers routes and the webhook delivery worker
+    install_console(app)  # the web console's pages under /console
     _document(app)
     return app
 

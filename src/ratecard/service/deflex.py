@@ -10,6 +10,7 @@ workspace from the account's resources.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -268,6 +269,14 @@ def show(db: Database, request_id: int) -> dict[str, Any]:
     if stored is None:
         raise NotFoundError(f"deflexification request {request_id} does not exist")
     return {"request": request_id, **json.loads(stored.document)}
+
+
+def list_requests(db: Database, accounts: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Every request (or those of ``accounts``), newest first, each as :func:`show` gives it
+    (support's queue, an account's request status)."""
+    with UnitOfWork(db) as uow:
+        stored = uow.deflex.listing(accounts)
+    return [{"request": s.id, **json.loads(s.document)} for s in stored]
 
 
 def account_of(db: Database, request_id: int) -> str:

@@ -3,6 +3,7 @@ users and deflexification requests. Plain values in and out; the unit of work co
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -151,6 +152,16 @@ class DeflexRepository:
         assert row is not None, "update of a request that was just read"
         row.status, row.document, row.effective, row.updated_at = status, document, effective, at
         self.session.flush()
+
+    def listing(self, accounts: Collection[str] | None = None) -> list[StoredRequest]:
+        """Every request (or those of ``accounts``), newest first."""
+        query = select(DeflexRequestRow).order_by(DeflexRequestRow.id.desc())
+        if accounts is not None:
+            query = query.where(DeflexRequestRow.account_sid.in_(sorted(accounts)))
+        return [
+            StoredRequest(row.id, row.account_sid, row.status, row.effective, row.document)
+            for row in self.session.scalars(query)
+        ]
 
     def open_for(self, account: str) -> list[int]:
         """Ids of the account's requests not yet processed, rejected or withdrawn."""
