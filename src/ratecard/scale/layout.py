@@ -17,8 +17,11 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+import polars as pl
+
 from ratecard.billing.periods import Month
 from ratecard.errors import ConfigError
+from ratecard.rating.columns import write_parquet
 
 #: Buckets per month unless told otherwise: enough for 16 parallel tasks, few empty files for
 #: a small store.
@@ -72,3 +75,29 @@ def month_buckets(root: Path, month: Month) -> dict[str, list[Path]]:
             if parts:
                 found[bucket.name] = parts
     return found
+
+
+def write_partitioned(frame: pl.DataFrame, root: Path, buckets: int = DEFAULT_BUCKETS) -> int:
+    """Write usage columns (:mod:`ratecard.rating.columns`) in the layout under ``root``: one
+    part file per (month, bucket) present, rows in (time, event id, account) order. Returns
+    the files written. For usage already in columns (generated data, other sources);
+    :mod:`ratecard.scale.export` writes the store's."""
+    check_buckets(buckets)
+    owners = frame["billing_account"].unique().to_list()
+    bucket = pl.DataFrame(
+        {"billing_account": owners, "_bucket": [bucket_of(o, buckets) for o in owners]},
+        schema={"billing_account": pl.String, "_bucket": pl.Int32},
+    )
+    moment = pl.from_epoch("time", time_unit="us")
+    keyed = frame.with_columns(pl.col("billing_account").cast(pl.String)).join(
+        bucket, on="billing_account", how="left"
+    )
+    keyed = keyed.with_columns(_month=moment.dt.strftime("%Y-%m"))
+    files = 0
+    for (month, index), part in keyed.partition_by("_month", "_bucket", as_dict=True).items():
+        folder = root / f"month={month}" / bucket_name(int(str(index)), buckets)
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = part.drop("_month", "_bucket").sort("time", "event_id", "account")
+        write_parquet(rows, folder / part_name(len(list(folder.glob("*.parquet")))))
+        files += 1
+    return files
