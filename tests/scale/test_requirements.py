@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from ratecard.billing.periods import Month
 from ratecard.cli.main import app
 from ratecard.errors import ConfigError
-from ratecard.scale import spark
+from ratecard.scale import spark, submit
 
 RATE = ["rate", "--catalog", "us", "--month", "2026-07"]
 
@@ -55,3 +55,14 @@ def test_rating_a_month_that_was_not_exported_names_the_events_option(tmp_path: 
     )
     with pytest.raises(ConfigError, match="no partition month=2026-07"):
         spark.month_sources(str(tmp_path), [Month(2026, 7)])
+
+
+def test_the_spark_submit_script_names_the_options_it_misses(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit:
+        submit.main(["--catalog", "us", "--events", "s3a://bucket/usage"])
+    assert exit.value.code == 2
+    assert "missing --month, --out" in capsys.readouterr().err
+    assert submit.main(["--path"]) == 0
+    assert capsys.readouterr().out.strip() == submit.__file__
