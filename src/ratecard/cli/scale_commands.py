@@ -152,27 +152,13 @@ def _rate_on_spark(
 
 
 def _summary(rated: Rated, months: list[Month], out_dir: str, format: Format) -> None:
-    per_second = round(rated.events / rated.seconds) if rated.seconds > 0 else 0
     if format is Format.json:
-        emit_json(
-            {
-                "engine": rated.engine,
-                "months": [str(m) for m in months],
-                "events": rated.events,
-                "lines": rated.lines,
-                "invoices": rated.invoices,
-                "total": str(rated.total),
-                "currency": rated.currency,
-                "seconds": round(rated.seconds, 3),
-                "events_per_s": per_second,
-                "out": out_dir,
-            }
-        )
+        emit_json({**rated.summary(), "months": [str(m) for m in months], "out": out_dir})
         return
     out.print(
         f"{rated.engine}: rated {rated.events} events of {', '.join(map(str, months))}: "
         f"{rated.lines} lines on {rated.invoices} invoices, total {rated.total} "
-        f"{rated.currency}, in {rated.seconds:.2f} s ({per_second} events/s); wrote "
+        f"{rated.currency}, in {rated.seconds:.2f} s ({rated.events_per_s} events/s); wrote "
         f"{out_dir}/lines and {out_dir}/totals",
         highlight=False,
         soft_wrap=True,

@@ -45,6 +45,23 @@ class Rated:
     currency: str
     seconds: float
 
+    @property
+    def events_per_s(self) -> int:
+        return round(self.events / self.seconds) if self.seconds > 0 else 0
+
+    def summary(self) -> dict[str, object]:
+        """The run as JSON values (money as a decimal string)."""
+        return {
+            "engine": self.engine,
+            "events": self.events,
+            "lines": self.lines,
+            "invoices": self.invoices,
+            "total": str(self.total),
+            "currency": self.currency,
+            "seconds": round(self.seconds, 3),
+            "events_per_s": self.events_per_s,
+        }
+
 
 def rate_embedded(
     catalog: Catalog,

@@ -50,15 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RatecardError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    summary = {
-        "events": rated.events,
-        "lines": rated.lines,
-        "invoices": rated.invoices,
-        "total": str(rated.total),
-        "currency": rated.currency,
-        "seconds": round(rated.seconds, 3),
-    }
-    print(json.dumps(summary))
+    print(json.dumps(rated.summary()))
     return 0
 
 
