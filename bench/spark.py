@@ -2,10 +2,11 @@
 query (:mod:`bench.polars_query`) and the Spark job (:mod:`ratecard.scale.spark`) in one run.
 
 Each engine's figures: seconds, ns/event, events/s, the cores it ran on, and events/s per
-core (the figure a cluster is sized by). Spark is timed from a started session whose Python
-workers have already rated a small slice (JVM start and worker start are printed apart: a
-cluster pays them once per job, not per event). The run fails unless the three totals (the
-sum of every invoice's rounded lines) are identical.
+core (the figure a cluster is sized by). Spark is timed in a started session whose Python
+workers have already rated the same file once: the JVM start (``startup_s``) and that first
+run (``warmup_s``, several times slower: each worker loads the kernel's compiled code) are
+printed apart, as a cluster pays them once per executor, not per event. The run fails
+unless the three totals (the sum of every invoice's rounded lines) are identical.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-
-import pyarrow.parquet as pq
 
 from bench.polars_query import polars_total
 from ratecard.catalog.load import load_catalog
@@ -30,8 +29,6 @@ HEADER = (
     "cores | spark start s | ns/event (embedded; polars; spark) | events/s per core "
     "(embedded; polars; spark) | total |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n"
 )
-#: Rows of the slice the Spark workers rate before the timed run.
-WARM_ROWS = 20_000
 
 
 def figures(
@@ -72,10 +69,8 @@ def compare(path: Path, events: int, cores: int, partitions: int | None) -> list
     startup = time.perf_counter() - started
     try:
         with tempfile.TemporaryDirectory(prefix="bench-spark-") as scratch:
-            warm = Path(scratch) / "warm.parquet"
-            pq.write_table(pq.read_table(path).slice(0, WARM_ROWS), warm)
             started = time.perf_counter()
-            rate_spark(spark, [str(warm)], catalog, str(Path(scratch) / "warm-out"), cores)
+            rate_spark(spark, [str(path)], catalog, str(Path(scratch) / "warm-out"), partitions)
             warmup = time.perf_counter() - started
             rated = rate_spark(spark, [str(path)], catalog, str(Path(scratch) / "out"), partitions)
     finally:
