@@ -7,6 +7,7 @@
 * :mod:`ratecard.scale.embedded`: the batch kernel over the layout, bucket by bucket.
 * :mod:`ratecard.scale.spark`: the same kernel inside Spark tasks (``mapInArrow``), one task
   per partition of billing accounts.
+* :mod:`ratecard.scale.submit`: that job as a ``spark-submit`` script, for a cluster.
 
 PySpark is an optional extra (``ratecard[spark]``): nothing here imports it at module level.
 """
