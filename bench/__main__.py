@@ -10,6 +10,8 @@ to bench/RESULTS.md, a tracked file: a run leaves the work tree clean unless ask
         [--path fast|existing] [--format json]
     python -m bench ingest --events 100000 [--workers 2] [--clients 4] [--batch 1000] \
         [--duplicates 10] [--format json]
+    python -m bench spark --events 1000000 [--cores 2] [--partitions N] [--format json] \
+        [--record]
 
 ``kernel`` generates N events (seeded; cached as Parquet under bench/data/, generated in a
 child process so the measured peak RSS is the rating's), then rates them end to end from
@@ -26,6 +28,10 @@ prints every run and their ranges in ns/event, and fails unless every total is e
 set up in a child process, outside the timed part), then times month close (every billing
 account's draft invoice generated and stored) and prints ``{"backend", "path", "events",
 "accounts", "setup_seconds", "seconds", "events_per_s", "peak_rss_mb", "invoices", "total"}``.
+
+``spark`` rates one generated file with the batch kernel, the Polars query and the Spark job
+(local mode on ``--cores``) in one run, prints each engine's ns/event, events/s and events/s
+per core, and fails unless the three totals are identical (see :mod:`bench.spark`).
 """
 
 from __future__ import annotations
@@ -55,6 +61,10 @@ from bench.close import JULY, drop, prepared, setup
 from bench.generate import write
 from bench.ingest import run_ingest
 from bench.polars_query import polars_total
+from bench.spark import HEADER as SPARK_HEADER
+from bench.spark import SECTION as SPARK_SECTION
+from bench.spark import compare as compare_spark
+from bench.spark import row as spark_row
 from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import load_catalog
@@ -422,6 +432,18 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     emit(args, result)
 
 
+def cmd_spark(args: argparse.Namespace) -> None:
+    """Embedded kernel, Polars query and Spark on one file; the totals must be identical."""
+    path = ensure_data(args.events, args.seed)
+    ERR.print(f"warm-up (compiled loop loaded): {warm_up():.2f} s, not timed")
+    results = compare_spark(path, args.events, args.cores, args.partitions)
+    for result in results:
+        emit(args, result)
+    if args.record:
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
+        append_row(SPARK_SECTION, SPARK_HEADER, spark_row(stamp, machine(), versions(), results))
+
+
 def cmd_profile(args: argparse.Namespace) -> None:
     """Where the batch kernel's time goes: cProfile of one run (the compiled loop, Arrow and
     Polars calls are leaves)."""
@@ -442,11 +464,11 @@ def cmd_profile(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("kernel", "generate", "profile", "close", "close-setup", "ingest"):
+    for name in ("kernel", "generate", "profile", "close", "close-setup", "ingest", "spark"):
         command = sub.add_parser(name)
         command.add_argument("--events", type=int, required=True)
         command.add_argument("--seed", type=int, default=7)
-        if name in ("kernel", "close", "ingest"):
+        if name in ("kernel", "close", "ingest", "spark"):
             command.add_argument("--format", choices=["text", "json"], default="text")
             command.add_argument(
                 "--record", action="store_true", help="append the figures to bench/RESULTS.md"
@@ -467,6 +489,9 @@ def main(argv: list[str] | None = None) -> None:
             command.add_argument("--path", choices=["fast", "existing"], default="fast")
         if name == "profile":
             command.add_argument("--top", type=int, default=30)
+        if name == "spark":
+            command.add_argument("--cores", type=int, default=2, help="Spark local[N]")
+            command.add_argument("--partitions", type=int, default=None, help="default: auto")
         if name == "ingest":
             command.add_argument("--workers", type=int, default=2)
             command.add_argument("--clients", type=int, default=4)
@@ -480,6 +505,7 @@ def main(argv: list[str] | None = None) -> None:
         "close": cmd_close,
         "close-setup": cmd_close_setup,
         "ingest": cmd_ingest,
+        "spark": cmd_spark,
     }
     commands[args.command](args)
 

@@ -16,6 +16,7 @@ from ratecard.cli.deflex_commands import register as register_deflex_commands
 from ratecard.cli.flex_commands import flex_app
 from ratecard.cli.price_command import price_command
 from ratecard.cli.render import print_invoices
+from ratecard.cli.scale_commands import register as register_scale_commands
 from ratecard.cli.serve import serve
 from ratecard.cli.store_commands import register as register_store_commands
 from ratecard.cli.trigger_commands import triggers_app
@@ -35,6 +36,7 @@ app.add_typer(book_app, name="book")
 app.add_typer(triggers_app, name="triggers")
 register_store_commands(app)  # db, accounts, import, invoices
 register_deflex_commands(app)  # resources, deflex, support
+register_scale_commands(app)  # export, rate
 app.command("serve")(serve)
 app.command("price")(price_command)
 
