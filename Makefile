@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck check postgres browser clean
+.PHONY: run test lint typecheck check postgres browser java clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ run: $(STAMP_RUN)
 	$(BIN)/ratecard db upgrade
 	$(BIN)/ratecard serve --demo --host $(HOST) --port $(PORT)
 
-test: $(STAMP_DEV) postgres browser
+test: $(STAMP_DEV) postgres browser java
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -51,6 +51,11 @@ postgres:
 # never skip, without it.
 browser:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# The Spark engine's tests (tests/scale) start PySpark, which needs a Java runtime (17+): this
+# machine kind ships one; installed here from Debian's packages when missing.
+java:
+	@command -v java >/dev/null || (apt-get update && apt-get install -y openjdk-17-jre-headless)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
