@@ -4,7 +4,8 @@ The store is set up in a child process (so the measured peak RSS is the close's)
 SQLite file under bench/data, or a fresh PostgreSQL database ``ratecard_bench_<hex>`` on
 127.0.0.1:5432 (dropped afterwards), with the schema of the migrations, ``--accounts``
 accounts (every 4th a subaccount of the one before) and ``--events`` generated events
-(:mod:`bench.generate`, July 2026) as canonical JSON bodies, bulk loaded: PostgreSQL ``COPY``
+(:mod:`bench.generate`, July 2026) as canonical JSON bodies with their rating columns
+(as ingestion stores them, migration 0006), bulk loaded: PostgreSQL ``COPY``
 through psycopg 3, SQLite ``executemany`` in 100k-row transactions. Only the close is timed:
 generating (and storing) every billing account's draft invoice, by the fast path
 (:mod:`ratecard.service.close`, default) or the existing one (``--path existing``).

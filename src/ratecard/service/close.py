@@ -272,7 +272,7 @@ def _metered(
     the kernel cannot rate an event (see :func:`_split`)."""
     owner = pl.col("account").replace_strict(dict(owners), default=None, return_dtype=pl.String)
     frame = stored.with_columns(
-        quantity=whole_units(increments) * _UNIT, billing_account=owner
+        quantity=whole_units(stored, increments) * _UNIT, billing_account=owner
     ).select(list(SCHEMA))
     return frame.with_columns(pl.col(*CATEGORICAL).cast(pl.Categorical))
 
@@ -290,11 +290,12 @@ def _unpriced_owners(usage: pl.DataFrame, catalog: Catalog, month: Month) -> set
     """The billing accounts with usage some catalog version in force in ``month`` has no
     price for: the kernel refuses a whole shard for one such row, the existing path names
     the account (all of them when the month precedes the catalog)."""
-    pairs = usage.select(
-        pl.col("billing_account").cast(pl.String),
-        pl.col("category").cast(pl.String),
-        pl.col("country").cast(pl.String),
-    ).unique()
+    # unique on the categorical codes first: casting every row to text first cost ~1 s/10M
+    pairs = (
+        usage.select("billing_account", "category", "country")
+        .unique()
+        .select(pl.all().cast(pl.String))
+    )
     try:
         versions = [catalog.at(month.start)]
     except RatingError:
