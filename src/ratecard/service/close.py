@@ -201,10 +201,14 @@ def month_documents(
     found = bulk.survey(uow, month.start, month.end, FAST_TYPES)
     slow = {owners[sid] for sid in [*flex, *found.other] if sid in owners}
     increments = {name: increment_seconds(catalog.categories, name) for name in catalog.categories}
+
+    def meter(stored: pl.DataFrame) -> pl.DataFrame:  # each block as it is read
+        return _metered(stored, increments, owners)
+
     fast: dict[str, Doc] = {}
     for members in _shards(found.counts, owners, slow, shard_rows):
-        stored = bulk.month_usage(uow, month.start, month.end, members, found.span(members))
-        metered = _metered(stored, increments, owners)
+        span = found.span(members)
+        metered = bulk.month_usage(uow, month.start, month.end, members, span, meter)
         usage, refused = _split(metered)
         slow |= refused | _unpriced_owners(usage, catalog, month)
         try:

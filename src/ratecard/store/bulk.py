@@ -16,7 +16,7 @@ import contextlib
 import io
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -111,17 +111,20 @@ def month_usage(
     end: datetime,
     members: list[str] | None,
     span: tuple[int, int],
+    each: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """The stored rating columns (:data:`USAGE_COLUMNS`) of the events of ``members`` (None:
-    of everyone) in ``[start, end)`` with ``seq`` in ``span``, in blocks of
-    :data:`BLOCK_SEQS` sequence numbers."""
+    of everyone) in ``[start, end)`` with ``seq`` in ``span``, read in blocks of
+    :data:`BLOCK_SEQS` sequence numbers; ``each`` turns every block into what is kept (so
+    only its result for the whole span is ever held, never all the stored text columns)."""
     if uow.dialect == "postgresql":
         blocks = _prefetched(_driver(uow), _postgresql_blocks, start, end, members, span)
     else:
         blocks = _sqlite_blocks(uow, start, end, members, span)
-    frames = [_decode(block) for block in blocks]
+    keep = each or (lambda frame: frame)
+    frames = [keep(_decode(block)) for block in blocks]
     if not frames:
-        return pl.DataFrame(schema=USAGE_COLUMNS)
+        return keep(pl.DataFrame(schema=USAGE_COLUMNS))
     return pl.concat(frames, rechunk=False)
 
 
