@@ -172,6 +172,27 @@ def test_invoices_generate_show_finalize_follow_the_contract(url: str, tmp_path:
     assert "already finalized" in refused.output
 
 
+def test_invoices_finalize_under_the_reject_policy_refuses_a_stale_draft(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATECARD_LATE_POLICY", "reject")
+    sid = create("Strict")["sid"]
+    events = tmp_path / "tasks.jsonl"
+    events.write_text(json.dumps(task(sid, 1)) + "\n")
+    ok("import", str(events))
+    ok("invoices", "generate", "--month", "2026-07")
+    events.write_text(json.dumps(task(sid, 2)) + "\n")
+    ok("import", str(events))  # after the draft: it would never be billed under reject
+    refused = runner.invoke(app, ["invoices", "finalize", "--month", "2026-07", "--account", sid])
+    assert refused.exit_code == 1
+    assert "is stale: 1 event(s) for the month were stored after it" in refused.output
+    ok("invoices", "generate", "--month", "2026-07")
+    # 2 tasks x 0.0025 = 0.005, rounded half-up to 0.01 once on the line
+    assert ok("invoices", "finalize", "--month", "2026-07", "--account", sid) == (
+        f"finalized the 2026-07 invoice of {sid}: 0.01 USD\n"
+    )
+
+
 def test_commands_on_a_database_without_schema_say_how_to_fix_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,7 +28,7 @@ from ratecard.catalog.model import Catalog
 from ratecard.rating import batch
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import usages_to_frame, write_parquet
-from ratecard.rating.order import time_order
+from ratecard.rating.order import sort_by_time, time_order
 from ratecard.usage.metered import Usage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,3 +135,37 @@ def test_the_bench_compares_ordered_shuffled_and_polars_with_equal_totals(
     assert "| 1,000 | 1 |" in results.read_text()  # events and runs, as the other tables
     assert results.read_text().count(f"| {printed[0]['total']} |") == 1
     sys.modules.pop("bench.__main__", None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(
+            st.integers(0, 10**6),
+            st.integers(-(2**15), 2**15 - 1),
+            st.integers(-(2**31), 2**31 - 1),
+            INT64,
+        ),
+        max_size=400,
+    ),
+    small=st.booleans(),
+)
+def test_columns_move_with_their_rows_whatever_their_range(
+    data: list[tuple[int, int, int, int]], small: bool
+) -> None:
+    """Columns are partitioned in the narrowest type that holds their values and widened
+    back: int32 codes that fit in int16, Int64 values that fit in int32, and full-range ones
+    must all come back exactly, in ``np.argsort(time, kind="stable")`` order."""
+    time = np.array([t for t, *_ in data], dtype=np.int64)
+    codes16 = np.array([a for _, a, _, _ in data], dtype=np.int32)
+    wide32 = np.array([b for *_, b, _ in data], dtype=np.int64)
+    full = np.array([c for *_, c in data], dtype=np.int64)
+    if small:  # int64 columns whose values fit in int16
+        wide32 = wide32 % 100
+    order, ordered, moved = sort_by_time(time, [codes16, wide32, full])
+    expected = np.argsort(time, kind="stable")
+    assert np.array_equal(order, expected)
+    assert np.array_equal(ordered, time[expected])
+    for column, result in zip([codes16, wide32, full], moved, strict=True):
+        assert result.dtype == column.dtype
+        assert np.array_equal(result, column[expected])

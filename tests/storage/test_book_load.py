@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from ratecard.billing.periods import Month
 from ratecard.book import load_book
-from ratecard.errors import ConflictError, StateError
+from ratecard.errors import ConflictError, EventError, StateError
 from ratecard.service import books, deflex, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.settings import Settings
@@ -142,3 +142,27 @@ def test_a_deflexification_before_the_first_plan_is_refused_not_a_traceback(
     with pytest.raises(StateError, match="before its first Flex plan"):
         books.load(db, load_book(tmp_path / "book.toml"), settings)
     assert counts(db)["accounts"] == 0
+
+
+def test_a_book_with_a_call_in_a_country_its_catalog_does_not_price_is_refused_whole(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """Stored, the call would make the account's invoice and the month close fail for good
+    (as ``ratecard invoice`` on the book file says at once)."""
+    changed = tmp_path / "acme"
+    shutil.copytree(EXAMPLES / "acme", changed)
+    events = changed / "events.jsonl"
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    for line in lines:
+        if line["id"] == "call-1":
+            line["country"] = "FR"
+    events.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    with pytest.raises(EventError) as caught:
+        books.load(db, load_book(changed / "book.toml"), settings)
+    (problem,) = caught.value.problems
+    assert (problem.where, problem.field) == ("events.jsonl: event call-1", "country")
+    assert problem.reason == (
+        "category 'calls-inbound-tollfree' has no price in country FR in the catalog 'us': it "
+        "is priced in CA, US only"
+    )
+    assert counts(db)["events"] == 0

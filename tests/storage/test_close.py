@@ -256,7 +256,7 @@ def test_a_month_close_reports_each_account_it_cannot_rate_and_closes_the_others
         "number_type": "local",
         "country": "US",
     }
-    ingest_batch(db, [*calls, number], settings)  # AQ calls are accepted: a price may come
+    ingest_batch(db, [*calls[:4], number], settings)
     teleport = {
         "type": "usage",
         "id": "u1",
@@ -267,7 +267,8 @@ def test_a_month_close_reports_each_account_it_cannot_rate_and_closes_the_others
     }
     with UnitOfWork(db) as uow:  # stored before ingestion refused such events
         now = datetime(2026, 7, 4, tzinfo=UTC)
-        store_events(uow, [("old", parse_event(teleport))], LatePolicy.ADJUST_NEXT, now)
+        old = [("old", parse_event(teleport)), ("old", parse_event(calls[4]))]  # AQ: unpriced
+        store_events(uow, old, LatePolicy.ADJUST_NEXT, now)
         uow.commit()
 
     closed = close.generate(db, Month(2026, 7), settings)

@@ -179,3 +179,68 @@ def test_a_deadlock_or_serialization_failure_runs_the_whole_transaction_again() 
     with pytest.raises(psycopg.errors.UniqueViolation):
         retrying(work)
     assert len(runs) == 1
+
+
+def test_under_reject_an_ingestion_racing_a_finalize_never_lands_in_the_finalized_month(
+    db: Database, db_url: str, account: str, monkeypatch: Any
+) -> None:
+    """The ``reject`` policy reads which months are finalized, then stores. A finalize that
+    committed in between let the event into a finalized month (billed as an adjustment, which
+    ``reject`` promises never happens). Forced here: the ingestion pauses right after its
+    read while a finalize runs. Either the finalize waits for the ingestion and then finds its
+    draft stale, or the ingestion sees the month finalized and refuses: never both stored."""
+    import threading
+    from dataclasses import replace
+
+    from ratecard.billing.periods import Month
+    from ratecard.errors import EventError, StateError
+    from ratecard.service import invoices
+    from ratecard.service.settings import LatePolicy
+    from ratecard.store.repositories import InvoiceRepository
+
+    july = Month(2026, 7)
+    strict = replace(Settings(database_url=db_url), late_policy=LatePolicy.REJECT)
+    ingest_batch(db, _events(account)[:2], strict)
+    invoices.generate(db, july, strict)
+    read, go = threading.Event(), threading.Event()
+    original = InvoiceRepository.finalized_months
+
+    def paused(self: InvoiceRepository, accounts: Any) -> set[tuple[str, str]]:
+        found = original(self, accounts)
+        read.set()
+        go.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(InvoiceRepository, "finalized_months", paused)
+    results: dict[str, object] = {}
+
+    def ingest() -> None:
+        try:
+            results["ingest"] = ingest_batch(db, _events(account)[2:3], strict)
+        except EventError as exc:
+            results["ingest"] = exc
+
+    def finalize() -> None:
+        try:
+            results["finalize"] = invoices.finalize(db, july, account, policy=LatePolicy.REJECT)
+        except StateError as exc:
+            results["finalize"] = exc
+
+    ingesting = threading.Thread(target=ingest)
+    ingesting.start()
+    assert read.wait(timeout=30)
+    monkeypatch.setattr(InvoiceRepository, "finalized_months", original)
+    finalizing = threading.Thread(target=finalize)
+    finalizing.start()
+    finalizing.join(timeout=1.0)  # the old code finalized here, while the ingestion waited
+    go.set()
+    ingesting.join(timeout=60)
+    finalizing.join(timeout=60)
+    stored = not isinstance(results["ingest"], EventError)
+    finalized = not isinstance(results["finalize"], StateError)
+    assert (stored, finalized) in {(True, False), (False, True)}
+    with UnitOfWork(db) as uow:
+        assert uow.events.count() == (3 if stored else 2)
+        assert uow.invoices.current(account, "2026-07").status == (  # type: ignore[union-attr]
+            "finalized" if finalized else "draft"
+        )

@@ -160,6 +160,13 @@ def test_the_future_skew_is_a_setting(db: Database, settings: Settings, account:
     assert Settings.from_env(env).future_skew == timedelta(days=3)
 
 
+def refused(db: Database, batch: list[dict[str, Any]], settings: Settings) -> list[tuple[str, ...]]:
+    """``(where, field, reason)`` of each event of ``batch`` that ingestion refuses."""
+    with pytest.raises(EventError) as caught:
+        ingest_batch(db, batch, settings)
+    return [(p.where, p.field or "", p.reason) for p in caught.value.problems]
+
+
 def usage(account: str, n: int, **fields: Any) -> dict[str, Any]:
     event = {"type": "usage", "id": f"u{n}", "account": account, "time": "2026-07-02T00:00:00Z"}
     return event | fields
@@ -178,10 +185,7 @@ def test_usage_the_catalog_can_never_price_is_refused_naming_the_field(
         usage(account, 5, category="sms-outbound-shortcode", quantity="1"),
         usage(account, 6, category="lookups", quantity="1"),  # priced in any country
     ]
-    with pytest.raises(EventError) as caught:
-        ingest_batch(db, batch, settings)
-    found = [(p.where, p.field, p.reason) for p in caught.value.problems]
-    assert found == [
+    assert refused(db, batch, settings) == [
         (
             "events[1]",
             "category",
@@ -208,3 +212,68 @@ def test_usage_the_catalog_can_never_price_is_refused_naming_the_field(
     assert stored_count(db) == 0
     outcome = ingest_batch(db, [batch[0], batch[5]], settings)
     assert (outcome.stored, outcome.problems) == (2, [])
+
+
+def located(account: str, n: int, kind: str, country: str, **fields: Any) -> dict[str, Any]:
+    base = {"id": f"{kind}-{n}", "account": account, "time": "2026-07-02T00:00:00Z"}
+    shapes: dict[str, dict[str, Any]] = {
+        "call": {
+            "type": "call",
+            "call_id": f"CA{n:032d}",
+            "direction": "outbound",
+            "number_type": "local",
+            "duration_seconds": 60,
+        },
+        "message": {"type": "message", "direction": "outbound", "channel": "mms", "segments": 1},
+        "number": {
+            "type": "number_purchased",
+            "number": f"+3314555{n:04d}",
+            "number_type": "local",
+        },
+    }
+    return base | shapes[kind] | {"country": country} | fields
+
+
+def test_calls_messages_and_numbers_in_a_country_the_catalog_does_not_price_are_refused(
+    db: Database, settings: Settings, account: str
+) -> None:
+    """A call to FR on the US catalog (priced only in the US/Canada pools) used to be stored,
+    and then its account's invoice and the month close failed for good (NoPriceError)."""
+    batch = [
+        located(account, 1, "call", "US"),
+        located(account, 2, "call", "FR"),
+        located(account, 3, "message", "GB"),
+        located(account, 4, "number", "FR"),
+        located(account, 5, "message", "CA"),
+    ]
+    assert refused(db, batch, settings) == [
+        (
+            "events[1]",
+            "country",
+            "category 'calls-outbound' has no price in country FR in the catalog 'us': it is "
+            "priced in CA, US only",
+        ),
+        (
+            "events[2]",
+            "country",
+            "category 'mms-outbound' has no price in country GB in the catalog 'us': it is "
+            "priced in CA, US only",
+        ),
+        (
+            "events[3]",
+            "country",
+            "category 'phonenumbers-local' has no price in country FR in the catalog 'us': it "
+            "is priced in CA, US only",
+        ),
+    ]
+    assert stored_count(db) == 0
+    outcome = ingest_batch(db, [batch[0], batch[4]], settings)
+    assert (outcome.stored, outcome.problems) == (2, [])
+
+
+def test_an_event_priced_in_any_country_is_stored_wherever_it_happened(
+    db: Database, settings: Settings, account: str
+) -> None:
+    # taskrouter tasks and lookups carry a price for every country ("*"): nothing to refuse
+    batch = [task(account, 1), usage(account, 2, category="lookups", quantity="1", country="FR")]
+    assert ingest_batch(db, batch, settings).stored == 2

@@ -245,3 +245,23 @@ def test_usage_with_an_unknown_category_or_without_a_pooled_country_answers_422(
     problems = answer.json()["error"]["problems"]
     assert [(p["index"], p["field"]) for p in problems] == [(0, "category"), (1, "country")]
     assert post(client, [no_country | {"country": "US"}]).json() == {"stored": 1, "duplicates": 0}
+
+
+def test_a_call_in_a_country_the_catalog_does_not_price_is_refused_on_the_fast_path_too(
+    client: Client, tenant: tuple[str, str], db: Database
+) -> None:
+    """The fast path never refuses: it hands such a batch to the general path, which names
+    the event (it used to store it, and the account's invoice then failed for good)."""
+    sid = tenant[0]
+    batch = [call(sid, 1), call(sid, 2, country="FR")]
+    answer = post(client, batch)
+    assert answer.status_code == 422, answer.text
+    (problem,) = answer.json()["error"]["problems"]
+    assert (problem["index"], problem["field"]) == (1, "country")
+    assert problem["reason"] == (
+        "category 'calls-outbound' has no price in country FR in the catalog 'us': it is "
+        "priced in CA, US only"
+    )
+    with UnitOfWork(db) as uow:
+        assert uow.events.count() == 0
+    assert post(client, [call(sid, 1)]).json() == {"stored": 1, "duplicates": 0}

@@ -163,6 +163,36 @@ def test_the_reject_policy_refuses_events_for_a_finalized_month(
     assert caught.value.problems[0].field == "time"
 
 
+def test_under_the_reject_policy_a_draft_that_events_arrived_after_is_not_finalized(
+    acme: Database, settings: Settings
+) -> None:
+    """Under ``reject`` nothing may reach a month after its invoice: a call stored after the
+    draft was generated used to be finalized without it and billed as an adjustment anyway."""
+    strict = replace(settings, late_policy=LatePolicy.REJECT)
+    invoices.generate(acme, JULY, strict)
+    ingest_batch(acme, [late_call()], strict)  # July is not finalized: accepted
+    with pytest.raises(StateError) as caught:
+        invoices.finalize(acme, JULY, ACME, policy=LatePolicy.REJECT)
+    assert str(caught.value) == (
+        f"the 2026-07 draft of {ACME} is stale: 1 event(s) for the month were stored after it "
+        "was generated, and the late-event policy is 'reject' (they could never be billed "
+        "later); run 'ratecard invoices generate' again"
+    )
+    assert invoices.show(acme, JULY, ACME)[0]["status"] == "draft"
+    invoices.generate(acme, JULY, strict)
+    assert (
+        invoices.finalize(acme, JULY, ACME, policy=LatePolicy.REJECT)["total"] == "181.21"
+    )  # + 10 min x 0.013
+
+
+def test_under_adjust_next_a_draft_is_finalized_as_it_was_generated(
+    acme: Database, settings: Settings
+) -> None:
+    invoices.generate(acme, JULY, settings)
+    ingest_batch(acme, [late_call()], settings)  # billed as an adjustment next month
+    assert invoices.finalize(acme, JULY, ACME)["total"] == "181.08"
+
+
 def test_finalize_and_void_follow_the_lifecycle(acme: Database, settings: Settings) -> None:
     invoices.generate(acme, JULY, settings)
     invoices.finalize(acme, JULY, ACME)

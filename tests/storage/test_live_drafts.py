@@ -21,11 +21,12 @@ from ratecard.errors import NoPriceError
 from ratecard.service import flex as flex_service
 from ratecard.service import invoices
 from ratecard.service.accounts import create_account
-from ratecard.service.ingest import ingest_batch
+from ratecard.service.ingest import ingest_batch, store_events
 from ratecard.service.live import live_months
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.usage.events import parse_event
 
 JULY, AUGUST = Month(2026, 7), Month(2026, 8)
 NOW = datetime(2026, 8, 1, 9, tzinfo=UTC)
@@ -220,7 +221,9 @@ def test_unpriced_usage_falls_back_and_is_reported(db: Database, settings: Setti
     assert live_months(db).rater([parent.sid], JULY) is not None
     odd = _event(3001, parent.sid, JULY.start + timedelta(days=3), random.Random(1))
     odd["country"] = "AQ"
-    ingest_batch(db, [odd], settings)
+    with UnitOfWork(db) as uow:  # stored before ingestion refused calls in unpriced countries
+        store_events(uow, [("old", parse_event(odd))], settings.late_policy, datetime.now(UTC))
+        uow.commit()
     with pytest.raises(NoPriceError):
         _generate(db, settings, parent.sid)
     assert live_months(db).rater([parent.sid], JULY) is None  # the live month gave up

@@ -176,6 +176,31 @@ def test_a_catalog_with_block_tiers_prices_a_billing_accounts_month() -> None:
     assert [p.account for p in parts] == [None]
 
 
+def test_a_block_line_counts_blocks_not_the_categorys_units() -> None:
+    """A block line's quantity is blocks (10 blocks at 5.00 a block): it was shown in the
+    category's unit ("10 messages" at 5.00), on the invoice, its CSV and the CLI."""
+    catalog = parse_catalog(
+        catalog_of(
+            {
+                "category": "c",
+                "model": "graduated",
+                "tiers": [
+                    {"up_to": "1000", "block_size": "100", "block_price": "5.00"},
+                    {"rate": "0.01"},
+                ],
+            },
+            unit="messages",
+        )
+    )
+    usages = [usage("e1", 250), usage("e2", 800, 1)]  # 1,000 in tier 1, 50 in tier 2
+    lines = assemble_lines(rate(catalog, usages, {ACCOUNT: ACCOUNT})[ACCOUNT], catalog)
+    shown = [(ln.tier, ln.quantity, ln.unit, ln.unit_price, ln.amount) for ln in lines]
+    assert shown == [
+        (1, Decimal(10), "blocks", Decimal("5.00"), Decimal("50.00")),
+        (2, Decimal(50), "messages", Decimal("0.01"), Decimal("0.50")),
+    ]
+
+
 def test_late_usage_in_a_block_tier_adjusts_by_its_extra_blocks_on_the_same_line() -> None:
     tiers = [{"up_to": "1000", "block_size": "100", "block_price": "5.00"}, {"rate": "0.01"}]
     catalog = parse_catalog(catalog_of({"category": "c", "model": "graduated", "tiers": tiers}))

@@ -189,6 +189,12 @@ def test_package_rounding_down_charges_only_complete_packages() -> None:
     assert (part.quantity, part.amount) == (Decimal(1), Decimal("5.00"))
 
 
+def test_package_parts_count_packages_not_the_categorys_units() -> None:
+    (part,) = package("up").charge([usage("e1", 2500)])
+    # 2,500 lookups = 3 packages at 5.00 a package: the line shows "3 packages", not "3 lookups"
+    assert (part.quantity, part.unit, part.unit_price) == (Decimal(3), "packages", Decimal("5.00"))
+
+
 def test_package_exact_multiple_is_not_rounded() -> None:
     (part,) = package("up").charge([usage("e1", 1200), usage("e2", 800, minute=1)])
     # 1,200 + 800 = 2,000 = 2 packages exactly; 2 x 5.00 = 10.00

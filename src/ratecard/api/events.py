@@ -117,7 +117,7 @@ def _check(
 def _ingest(ctx: Context, who: Principal, raw: bytes) -> dict[str, int]:
     now = ctx.now()
     window = ctx.settings.time_window(now, ctx.catalog)
-    fast = decode_batch(raw, window)
+    fast = decode_batch(raw, window, ctx.catalog)
     if fast is not None and len(fast) <= MAX_EVENTS:
         sids = {e.account for e in fast}
         parents = _parents(ctx, sids)

@@ -77,7 +77,7 @@ def get_invoice(
 def finalize(sid: str, month: str, ctx: Ctx, who: AccountCaller) -> dict[str, Any]:
     reachable(ctx, who, sid)
     period = _month(month)
-    invoice_service.finalize(ctx.db, period, sid, ctx.now())
+    invoice_service.finalize(ctx.db, period, sid, ctx.now(), ctx.settings.late_policy)
     (doc,) = invoice_service.show(ctx.db, period, sid)
     return doc
 

@@ -98,7 +98,7 @@ def _line(parts: Sequence[Part], catalog: Catalog) -> Line:
     return Line(
         category=first.category,
         description=category.description if category else first.category,
-        unit=category.unit if category else "units",
+        unit=first.unit or (category.unit if category else "units"),
         kind=first.kind,
         pool=first.pool,
         tier=first.tier,

@@ -269,7 +269,8 @@ def invoices_finalize(
     """Finalize a draft invoice: from now on it never changes."""
     period = parse_month(month)
     try:
-        doc = invoice_service.finalize(open_store()[0], period, account)
+        db, settings = open_store()
+        doc = invoice_service.finalize(db, period, account, policy=settings.late_policy)
     except RatecardError as exc:
         fail(str(exc))
     out.print(f"finalized the {period} invoice of {account}: {doc['total']} {doc['currency']}")

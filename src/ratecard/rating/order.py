@@ -11,7 +11,10 @@ microseconds is 42 bits), so a radix sort does it in a few linear passes:
 * each bucket (about n / 2,048 rows, so it fits in L2) is then sorted least-significant digit
   first, 11 bits a pass, passes whose digit is the same for the whole bucket skipped;
 * every other column is moved as the keys were: partitioned into the same buckets, then
-  gathered within its own bucket (cache hits) instead of by one random gather.
+  gathered within its own bucket (cache hits) instead of by one random gather; the partition
+  is written in the narrowest integer type that holds the column's values (dense codes of a
+  few thousand values fit in int16, micro-unit quantities mostly in int32), which halves
+  the scattered writes that are most of moving a column.
 
 Both steps keep the input order of equal keys, so the result is exactly
 ``np.argsort(time, kind="stable")``: ties in time keep file order, and the kernel settles the
@@ -183,6 +186,21 @@ def _span(time: np.ndarray) -> tuple[int, int]:
     return earliest, latest
 
 
+def _narrowest(column: np.ndarray) -> np.dtype[Any]:
+    """The narrowest integer type that holds every value of ``column``: the partition pass
+    writes the column in it (its scattered writes are what moving a column costs, so int32
+    codes that fit in int16 move in about half the time), and the gather widens it back."""
+    if column.dtype.kind != "i" or column.size == 0 or column.itemsize <= 2:
+        return column.dtype
+    low, high = int(column.min()), int(column.max())
+    for candidate in (np.int16, np.int32):
+        width = np.dtype(candidate)
+        fits = np.iinfo(candidate).min <= low and high <= np.iinfo(candidate).max
+        if width.itemsize < column.itemsize and fits:
+            return width
+    return column.dtype
+
+
 def sort_by_time(
     time: np.ndarray, columns: list[np.ndarray], threads: int = 2
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -208,12 +226,14 @@ def sort_by_time(
         sources = [np.arange(n, dtype=index), *columns]
         outs = [np.empty_like(column) for column in sources]
 
+        narrow = [_narrowest(column) for column in sources]
+
         def reorder(part: int) -> None:
             # one spare buffer per thread for all its columns: fresh memory costs a page
             # fault per 4 KB, as much as the pass that fills it
-            spare = np.empty(n * max(c.itemsize for c in sources), dtype=np.uint8)
+            spare = np.empty(n * max(d.itemsize for d in narrow), dtype=np.uint8)
             for k in range(part, len(sources), parts):
-                within = spare[: n * sources[k].itemsize].view(sources[k].dtype)
+                within = spare[: n * narrow[k].itemsize].view(narrow[k])
                 _reorder(sources[k], digits, starts, position, within, outs[k])
 
         list(pool.map(reorder, range(parts)))

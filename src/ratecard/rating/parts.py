@@ -28,6 +28,8 @@ class Part:
     ``unit_price`` is the price per unit of ``quantity`` (None where the part is not
     units x price, e.g. a minimum-spend top-up). ``account`` is whose usage it is (None: the
     billing account as a whole); ``events`` are the ids of the events it came from.
+    ``unit`` names what ``quantity`` counts when it is not the category's unit (``blocks``
+    for a block tier: quantity is whole blocks, unit price a block's price).
     """
 
     category: str
@@ -40,3 +42,4 @@ class Part:
     pool: str | None = None
     account: str | None = None
     events: tuple[str, ...] = ()
+    unit: str | None = None

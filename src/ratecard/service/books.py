@@ -29,6 +29,7 @@ from ratecard.service.ingest import store_events
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.usage.billable import billable
 
 #: Who a deflexification loaded from a book was processed by, in its audit trail.
 BOOK_ACTOR = "book"
@@ -218,6 +219,9 @@ def _store_events(
 ) -> None:
     where = book.events_path.name if book.events_path else str(book.path)
     located = [(f"{where}: event {event.id}", event) for event in book.events]
+    located, unbillable = billable(located, book.catalog)  # as ingestion refuses them
+    if unbillable:
+        raise EventError(unbillable)
     outcome = store_events(uow, located, settings.late_policy, moment)
     if outcome.problems:
         conflict = all(p.field == "id" for p in outcome.problems)

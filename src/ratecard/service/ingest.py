@@ -169,6 +169,7 @@ def _check_accounts(
     finalized: set[tuple[str, str]] = set()
     if policy is LatePolicy.REJECT:
         owners = {parent or sid for sid, parent in parents.items()}
+        uow.events.claim()  # a finalize commits before this read, or waits for our commit
         finalized = uow.invoices.finalized_months(owners)
     kept = []
     for where, event in events:

@@ -34,7 +34,7 @@ from ratecard.service.adjustments import (
     with_adjustments,
 )
 from ratecard.service.live import live_months
-from ratecard.service.settings import Settings
+from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying
 from ratecard.store.repositories import LineValues, StoredInvoice
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
@@ -358,17 +358,35 @@ def _line_values(doc: Doc) -> list[LineValues]:
     ]
 
 
-def finalize(db: Database, month: Month, account: str, now: datetime | None = None) -> Doc:
-    """Finalize the month's draft of ``account``; its document never changes again."""
+def finalize(
+    db: Database,
+    month: Month,
+    account: str,
+    now: datetime | None = None,
+    policy: LatePolicy = LatePolicy.ADJUST_NEXT,
+) -> Doc:
+    """Finalize the month's draft of ``account``; its document never changes again.
+
+    Under the ``adjust-next`` late policy the draft is finalized as it was generated (events
+    stored since are billed as adjustments by a later invoice). Under ``reject`` nothing may
+    reach the month after its invoice, so a draft that events of the month were stored after
+    is refused as stale; the check holds ingestion (:meth:`EventRepository.freeze`) until the
+    finalize commits, and ingestion under ``reject`` reads finalized months only once it holds
+    its own lock, so no event slips in between.
+    """
 
     def work() -> Doc:
         with UnitOfWork(db) as uow:
+            if policy is LatePolicy.REJECT:
+                uow.events.freeze()
             invoice = _require(uow, account, month)
             if invoice.status != "draft":
                 raise StateError(
                     f"the {month} invoice of {account} is already {invoice.status}; "
                     "only a draft can be finalized"
                 )
+            if policy is LatePolicy.REJECT:
+                _refuse_stale_for_reject(uow, invoice, month, account)
             basis = _basis_of(uow.invoices.finalized(account), str(month))
             if _basis(basis) != invoice.basis:
                 raise StateError(
@@ -382,6 +400,19 @@ def finalize(db: Database, month: Month, account: str, now: datetime | None = No
             return doc
 
     return retrying(work)
+
+
+def _refuse_stale_for_reject(
+    uow: UnitOfWork, invoice: StoredInvoice, month: Month, account: str
+) -> None:
+    members = _members(uow.accounts.list(), account)
+    arrived = uow.events.stored_after(members, invoice.through_seq, month.start, month.end)
+    if arrived:
+        raise StateError(
+            f"the {month} draft of {account} is stale: {arrived} event(s) for the month were "
+            "stored after it was generated, and the late-event policy is 'reject' (they could "
+            "never be billed later); run 'ratecard invoices generate' again"
+        )
 
 
 def void(db: Database, month: Month, account: str, now: datetime | None = None) -> str:

@@ -3,7 +3,8 @@
 * ``RATECARD_DATABASE_URL``: the database (default: SQLite in the user's data directory).
 * ``RATECARD_LATE_POLICY``: what happens to events for a month whose invoice is finalized:
   ``adjust-next`` (default: billed as adjustment lines on the next invoice) or ``reject``
-  (refused at ingestion).
+  (refused at ingestion; and a draft that events of its month were stored after is not
+  finalized: generate it again).
 * ``RATECARD_CATALOG``: the catalog stored invoices are priced with (default ``us``).
 * ``RATECARD_FUTURE_SKEW``: how far after "now" an event's time may be (senders' clocks run
   ahead a little; a later time is a mistake): seconds, or a number with ``s``, ``m``, ``h`` or

@@ -415,6 +415,24 @@ class EventRepository:
         """The highest ingestion sequence stored (0 when empty)."""
         return self.session.scalar(select(func.max(EventRow.seq))) or 0
 
+    def claim(self) -> None:
+        """Take the lock an insert of events takes, now, before reading what decides which
+        events to insert: a :meth:`freeze` (a finalize under the ``reject`` late policy) then
+        waits for this transaction, and one already holding it makes this wait, so the read
+        that follows sees its commit. SQLite transactions already hold the write lock."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.connection().exec_driver_sql("LOCK TABLE events IN ROW EXCLUSIVE MODE")
+
+    def stored_after(
+        self, accounts: Sequence[str], seq: int, start: datetime, end: datetime
+    ) -> int:
+        """How many events of ``accounts`` bearing on ``[start, end)`` were stored after
+        sequence ``seq`` (:meth:`for_billing`'s selection)."""
+        query = select(func.count()).where(
+            EventRow.account_sid.in_(accounts), EventRow.seq > seq, _bears_on(start, end)
+        )
+        return self.session.scalar(query) or 0
+
     def freeze(self) -> None:
         """Wait for in-flight ingestions and hold new ones until the transaction ends.
 

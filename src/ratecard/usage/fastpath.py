@@ -17,7 +17,8 @@ no surrounding whitespace (the models strip it; such a body falls back); account
 countries are checked once per distinct value with the models' patterns; a time must be UTC
 in the canonical form the models write (``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``), so the JSON
 encoder, which writes the fields in the models' order, writes the models' canonical JSON;
-with a window (:class:`~ratecard.usage.events.TimeWindow`), every time must be inside it. A
+with a window (:class:`~ratecard.usage.events.TimeWindow`), every time must be inside it;
+with a catalog, it must price every event's category in its country. A
 body that may hold a control character falls back (:func:`_maybe_control`: any backslash, as
 a JSON string holds C0 ones only escaped, or a raw DEL or C1 one), so the ids the models
 refuse for one never take this path; a rare id with an escaped quote costs only speed.
@@ -27,13 +28,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
 from ratecard.accounts import ACCOUNT_SID
+from ratecard.usage.billable import priced_throughout
 from ratecard.usage.events import COUNTRY, MAX_QUANTITY, NewEvent, TimeWindow
-from ratecard.usage.metering import metering
+from ratecard.usage.metering import call_category, message_category, metering
+
+if TYPE_CHECKING:
+    from ratecard.catalog import Catalog
 
 _COUNT = Annotated[int, msgspec.Meta(ge=0, le=int(MAX_QUANTITY))]
 _ID = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
@@ -80,10 +85,13 @@ _DECODERS = (msgspec.json.Decoder(_Calls), msgspec.json.Decoder(_Messages))
 _ENCODER = msgspec.json.Encoder()
 
 
-def decode_batch(raw: bytes, window: TimeWindow | None = None) -> list[NewEvent] | None:
+def decode_batch(
+    raw: bytes, window: TimeWindow | None = None, catalog: Catalog | None = None
+) -> list[NewEvent] | None:
     """The events of a request body of the common shape, in their stored form, each time in
-    ``window`` when one is given; ``None`` when the body is anything else (the caller must
-    then take the general path)."""
+    ``window`` and each priced by ``catalog`` (:mod:`ratecard.usage.billable`) when they are
+    given; ``None`` when the body is anything else (the caller must then take the general
+    path, which words the problems)."""
     if _maybe_control(raw):
         return None
     for decoder in _DECODERS:
@@ -92,11 +100,29 @@ def decode_batch(raw: bytes, window: TimeWindow | None = None) -> list[NewEvent]
         except (msgspec.ValidationError, msgspec.DecodeError):
             continue
         rows = _stored(batch.events)
-        if rows is None or window is None:
-            return rows
-        start, end = window.start, window.end
-        return rows if all(start <= row.time <= end for row in rows) else None
+        if rows is None:
+            return None
+        if window is not None and not all(window.start <= r.time <= window.end for r in rows):
+            return None
+        if catalog is not None and not _priced(batch.events, rows, catalog):
+            return None
+        return rows
     return None
+
+
+def _priced(events: list[_Call] | list[_Message], rows: list[NewEvent], catalog: Catalog) -> bool:
+    """Whether the catalog prices every event's category in its country, checked once per
+    distinct (category, country) for every catalog version in force over the batch."""
+    pairs: set[tuple[str, str | None]] = set()
+    for event in events:
+        if type(event) is _Call:
+            pairs.add((call_category(event.direction, event.number_type), event.country))
+        else:
+            assert type(event) is _Message
+            pairs.add((message_category(event.direction, event.channel), event.country))
+    times = [row.time for row in rows]
+    known = all(category in catalog.categories for category, _ in pairs)
+    return known and priced_throughout(catalog, pairs, min(times), max(times))
 
 
 #: A C1 control character (U+0080 to U+009F) in UTF-8.

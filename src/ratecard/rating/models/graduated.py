@@ -101,4 +101,5 @@ def block_part(
         # usage adds units (an adjustment is then the extra blocks on the same line)
         tier_label=f"{label}, blocks of {plain(tier.block_size):,}",
         events=tuple(usage.event_id for usage, _ in pieces),
+        unit="blocks",
     )

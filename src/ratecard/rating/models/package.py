@@ -57,5 +57,6 @@ class PackagePrice(Price):
                     f"packages of {self.size:,} ({units:,} units{free}, rounded {self.rounding})"
                 ),
                 events=tuple(usage.event_id for usage in usages),
+                unit="packages",  # quantity counts packages, priced each
             )
         ]
