@@ -4,7 +4,8 @@ The store is set up in a child process (so the measured peak RSS is the close's)
 SQLite file under bench/data, or a fresh PostgreSQL database ``ratecard_bench_<hex>`` on
 127.0.0.1:5432 (dropped afterwards), with the schema of the migrations, ``--accounts``
 accounts (every 4th a subaccount of the one before) and ``--events`` generated events
-(:mod:`bench.generate`, July 2026) as canonical JSON bodies, bulk loaded: PostgreSQL ``COPY``
+(:mod:`bench.generate`, July 2026) as canonical JSON bodies with their rating columns
+(as ingestion stores them, migration 0006), bulk loaded: PostgreSQL ``COPY``
 through psycopg 3, SQLite ``executemany`` in 100k-row transactions. Only the close is timed:
 generating (and storing) every billing account's draft invoice, by the fast path
 (:mod:`ratecard.service.close`, default) or the existing one (``--path existing``).
@@ -28,8 +29,11 @@ from sqlalchemy import create_engine
 
 from bench.generate import account_ids, generate
 from ratecard.billing.periods import Month
+from ratecard.money import D
 from ratecard.store.database import Database
+from ratecard.store.repositories import EVENT_COLUMNS
 from ratecard.usage.events import event_fingerprint, parse_event
+from ratecard.usage.metering import metering
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 JULY = Month(2026, 7)
@@ -52,10 +56,12 @@ KINDS: dict[str, tuple[str, str, str]] = {
 
 
 def event_rows(events: int, accounts: int, seed: int) -> pl.DataFrame:
-    """Generated usage as store rows: account_sid, event_id, type, time (micros), body.
+    """Generated usage as store rows: account_sid, event_id, type, time (micros), body and
+    the rating columns (category, quantity as decimal text, country, amount).
 
-    Bodies are the canonical JSON the ingest path stores (checked on a sample): calls of
-    ``units`` minutes last ``units x 60 - k`` seconds (k < 60), so they bill ``units``.
+    Bodies are the canonical JSON the ingest path stores and the rating columns are its
+    metering (both checked on a sample): calls of ``units`` minutes last ``units x 60 - k``
+    seconds (k < 60), so they bill ``units``.
     """
     frame = generate(events, seed, accounts=accounts).with_row_index("n")
     kinds = pl.DataFrame(
@@ -136,11 +142,31 @@ def event_rows(events: int, accounts: int, seed: int) -> pl.DataFrame:
         .then(studio)
         .otherwise(usage)
     )
-    rows = frame.select(
-        pl.col("account").alias("account_sid"), "event_id", "type", "time", body.alias("body")
+    # the rating columns ingestion stores beside the body (ratecard.usage.metering)
+    measure = (
+        pl.when(kind == "call")
+        .then(seconds)
+        .when(kind.is_in(["taskrouter_task", "studio_engagement"]))
+        .then(pl.lit("1"))
+        .otherwise(units)
     )
-    for text in rows.gather_every(max(1, rows.height // 500))["body"].to_list():
-        assert event_fingerprint(parse_event(json.loads(text))) == text, text
+    located = pl.when(~kind.is_in(["taskrouter_task", "studio_engagement"])).then("country")
+    rows = frame.select(
+        pl.col("account").alias("account_sid"),
+        "event_id",
+        "type",
+        "time",
+        body.alias("body"),
+        "category",
+        measure.alias("quantity"),
+        located.alias("country"),
+        pl.lit(None, dtype=pl.String).alias("amount"),
+    )
+    for row in rows.gather_every(max(1, rows.height // 500)).iter_rows(named=True):
+        event = parse_event(json.loads(row["body"]))
+        assert event_fingerprint(event) == row["body"], row["body"]
+        stored = (row["category"], D(row["quantity"]), row["country"], None)
+        assert tuple(metering(event)) == stored, row
     return rows
 
 
@@ -206,7 +232,7 @@ def _load_postgresql(url: str, rows: pl.DataFrame, accounts: int) -> None:
                 cursor.execute(f'ALTER TABLE events DROP CONSTRAINT "{name}"')
             for name, _ in indexes:
                 cursor.execute(f'DROP INDEX "{name}"')
-            columns = "account_sid, event_id, type, time, body, stored_at"
+            columns = f"{EVENT_COLUMNS}, stored_at"
             with cursor.copy(f"COPY events ({columns}) FROM STDIN (FORMAT csv)") as copy:
                 for start in range(0, table.height, 500_000):
                     buffer = io.BytesIO()
@@ -232,10 +258,7 @@ def _load_sqlite(path: Path, rows: pl.DataFrame, accounts: int) -> None:
     connection.executemany(
         f"INSERT INTO accounts ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)", account_rows(accounts)
     )
-    insert = (
-        "INSERT INTO events (account_sid, event_id, type, time, body, stored_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)"
-    )
+    insert = f"INSERT INTO events ({EVENT_COLUMNS}, stored_at) VALUES ({', '.join('?' * 10)})"
     for start in range(0, table.height, 100_000):
         connection.executemany(insert, table.slice(start, 100_000).iter_rows())
         connection.commit()

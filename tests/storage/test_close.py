@@ -20,6 +20,7 @@ from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch
 from ratecard.service.invoices import _line_values
 from ratecard.service.settings import Settings
+from ratecard.store import bulk
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
 
@@ -141,7 +142,7 @@ def test_fast_close_in_small_shards_and_blocks_is_the_same(
     sids = [create_account(db, f"A{n}", None, date(2025, 1, 1))[0].sid for n in range(3)]
     child, _ = create_account(db, "Child", sids[0], date(2025, 1, 1))
     ingest_batch(db, generated_events([*sids, child.sid], 300, 11), settings)
-    monkeypatch.setattr(close, "BLOCK_SEQS", 7)
+    monkeypatch.setattr(bulk, "BLOCK_SEQS", 7)
     stored = fast_then_existing(db, Month(2026, 7), settings, shard_rows=50)
     assert len(stored) == 3
 
@@ -153,14 +154,14 @@ def test_a_failed_block_read_fails_the_close_and_stops_the_reader(
     db, settings = postgres_db, Settings(database_url=postgres_url)
     alone, _ = create_account(db, "Alone", None, date(2025, 1, 1))
     ingest_batch(db, generated_events([alone.sid], 50, 3), settings)
-    read = close._bodies
+    read = bulk._postgresql_blocks
 
     def failing(*args: Any) -> Any:
         yield from itertools.islice(read(*args), 1)
         raise RuntimeError("connection lost")
 
-    monkeypatch.setattr(close, "BLOCK_SEQS", 10)
-    monkeypatch.setattr(close, "_bodies", failing)
+    monkeypatch.setattr(bulk, "BLOCK_SEQS", 10)
+    monkeypatch.setattr(bulk, "_postgresql_blocks", failing)
     with pytest.raises(RuntimeError, match="connection lost"):
         close.generate(db, Month(2026, 7), settings)
     assert not [t for t in threading.enumerate() if t.name == "close-reader"]

@@ -163,13 +163,23 @@ def copy_text(value: str) -> str:
     return value.translate(_COPY_ESCAPES) if _COPY_SPECIAL.search(value) else value
 
 
+#: The columns of a stored event, in the order of :func:`_copy_fields` (after ``seq``).
+EVENT_COLUMNS = "account_sid, event_id, type, time, body, category, quantity, country, amount"
+
+
 def _copy_fields(event: NewEvent) -> str:
-    """An event's account, id, type, time and body as COPY text fields. A body is canonical
-    JSON, which escapes every control character, so only its backslashes need doubling."""
+    """An event's account, id, type, time, body and rating columns as COPY text fields. A
+    body is canonical JSON, which escapes every control character, so only its backslashes
+    need doubling."""
     body = event.body.replace("\\", "\\\\")
     # with its offset (or Z): the server reads it as that instant
     moment = event.stamp or event.time.isoformat()
-    return f"{event.account}\t{copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}"
+    category, quantity, country, amount = event.metering
+    rating = "\t".join(
+        "\\N" if value is None else copy_text(str(value))
+        for value in (category, quantity, country, amount)
+    )
+    return f"{event.account}\t{copy_text(event.event_id)}\t{event.type}\t{moment}\t{body}\t{rating}"
 
 
 def _copy_line(seq: int, event: NewEvent) -> str:
@@ -214,6 +224,7 @@ class EventRepository:
                 "time": e.time,
                 "body": e.body,
                 "stored_at": stored_at,
+                **e.metering._asdict(),
             }
             for e in events
         ]
@@ -251,8 +262,7 @@ class EventRepository:
             cursor.execute("SAVEPOINT ratecard_direct_copy")
             try:
                 with cursor.copy(
-                    "COPY events (seq, account_sid, event_id, type, time, body, stored_at) "
-                    "FROM STDIN"
+                    f"COPY events (seq, {EVENT_COLUMNS}, stored_at) FROM STDIN"
                 ) as copy:
                     text = [f"{seq}\t{_copy_fields(e)}\t{moment}\n" for seq, e in rows]
                     copy.write("".join(text))
@@ -304,18 +314,17 @@ class EventRepository:
         constraint decides each row, whatever concurrent writers do."""
         cursor.execute(
             "CREATE TEMPORARY TABLE IF NOT EXISTS ratecard_event_stage (n int, seq bigint, "
-            "account_sid text, event_id text, type text, time timestamptz, body text) "
+            "account_sid text, event_id text, type text, time timestamptz, body text, "
+            "category text, quantity numeric, country text, amount numeric) "
             "ON COMMIT DELETE ROWS"
         )
-        with cursor.copy(
-            "COPY ratecard_event_stage (n, seq, account_sid, event_id, type, time, body) FROM STDIN"
-        ) as copy:
+        with cursor.copy(f"COPY ratecard_event_stage (n, seq, {EVENT_COLUMNS}) FROM STDIN") as copy:
             copy.write("".join([f"{n}\t{_copy_line(*row)}" for n, row in enumerate(rows)]))
         # emptying the stage in the same statement keeps it empty for a next batch
         cursor.execute(
             "WITH staged AS (DELETE FROM ratecard_event_stage RETURNING *) "
-            "INSERT INTO events (seq, account_sid, event_id, type, time, body, stored_at) "
-            "SELECT seq, account_sid, event_id, type, time, body, %s FROM staged ORDER BY n "
+            f"INSERT INTO events (seq, {EVENT_COLUMNS}, stored_at) "
+            f"SELECT seq, {EVENT_COLUMNS}, %s FROM staged ORDER BY n "
             "ON CONFLICT (account_sid, event_id) DO NOTHING RETURNING account_sid, event_id",
             (stored_at.astimezone(UTC),),
         )

@@ -62,6 +62,12 @@ class EventRow(Base):
     ``seq`` is the ingestion sequence: invoices record the highest one they include, so an
     event stored after a month was finalized is found as late. ``account_sid`` names a stored
     account (checked by ingestion, not by a foreign key).
+
+    The rating columns (migration 0006) are the body's metering as
+    :func:`ratecard.usage.metering.metering` gives it, written with the body so the month close
+    reads columns, never JSON: ``category``, ``quantity`` (exact, in the type's measure:
+    seconds for a call), ``country`` and ``amount`` (a usage record's money amount); all null
+    for a type not metered one event at a time.
     """
 
     __tablename__ = "events"
@@ -79,6 +85,10 @@ class EventRow(Base):
     time: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[str] = mapped_column(Text)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    category: Mapped[str | None] = mapped_column(String(256))
+    quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    country: Mapped[str | None] = mapped_column(String(2))
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal)
 
 
 class InvoiceRow(Base):

@@ -34,6 +34,7 @@ from pydantic import (
 from ratecard.accounts import ACCOUNT_SID
 from ratecard.errors import EventError, Problem
 from ratecard.money import non_negative
+from ratecard.usage.metering import NOT_METERED, Metering, metering
 
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -464,11 +465,14 @@ class NewEvent(NamedTuple):
     time: datetime
     body: str
     stamp: str = ""
+    #: the rating columns stored beside the body (:func:`ratecard.usage.metering.metering`)
+    metering: Metering = NOT_METERED
 
 
 def new_event(event: Event) -> NewEvent:
     """The stored form of a validated event."""
-    return NewEvent(event.account, event.id, event.type, event.time, event_fingerprint(event))
+    body = event_fingerprint(event)
+    return NewEvent(event.account, event.id, event.type, event.time, body, "", metering(event))
 
 
 def dedupe(events: Sequence[tuple[str, Event]]) -> list[Event]:

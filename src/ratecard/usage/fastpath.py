@@ -35,7 +35,7 @@ import msgspec
 from ratecard.accounts import ACCOUNT_SID
 from ratecard.usage.billable import priced_throughout
 from ratecard.usage.events import COUNTRY, MAX_QUANTITY, NewEvent, TimeWindow
-from ratecard.usage.normalize import call_category, message_category
+from ratecard.usage.metering import call_category, message_category, metering
 
 if TYPE_CHECKING:
     from ratecard.catalog import Catalog
@@ -155,7 +155,9 @@ def _stored(events: list[_Call] | list[_Message]) -> list[NewEvent] | None:
             body = encode(event).decode()
         except UnicodeEncodeError:  # a lone surrogate: the models refuse it
             return None
-        append(NewEvent(event.account, ident, event.type, moment, body, event.time))
+        append(
+            NewEvent(event.account, ident, event.type, moment, body, event.time, metering(event))
+        )
     if not all(ACCOUNT_SID.fullmatch(sid) for sid in {row.account for row in rows}):
         return None
     if not all(COUNTRY.fullmatch(code) for code in {event.country for event in events}):

@@ -1,5 +1,8 @@
 """Normalization: usage events -> metered :class:`Usage` in catalog categories.
 
+Each type's category and quantity come from the one table of
+:data:`ratecard.usage.metering.METERS` (the month close meters stored columns by it too):
+
 * ``call``: billable minutes per call, rounded up per call to the category's increment
   (SPEC section 4: with 60 s, an 80-second call bills 2 minutes), in the category given by
   direction and number type (``calls-inbound-local``, ``calls-inbound-tollfree``,
@@ -24,35 +27,28 @@ from ratecard.billing.anniversary import charge_times
 from ratecard.catalog.schema import Category
 from ratecard.errors import EventError, Problem
 from ratecard.money import D, quotient
-from ratecard.usage.events import (
-    CallEvent,
-    Event,
-    MessageEvent,
-    NumberPurchased,
-    NumberReleased,
-    StudioEngagement,
-    TaskRouterTask,
-    UsageRecord,
-)
+from ratecard.usage.events import Event, NumberPurchased, NumberReleased
 from ratecard.usage.metered import Usage
+from ratecard.usage.metering import (
+    DEFAULT_INCREMENT_SECONDS,
+    METERS,
+    Measure,
+    call_category,
+    increment_seconds,
+    message_category,
+)
 
-DEFAULT_INCREMENT_SECONDS = 60
+__all__ = [
+    "DEFAULT_INCREMENT_SECONDS",
+    "billable_minutes",
+    "call_category",
+    "message_category",
+    "normalize",
+    "number_charges",
+]
+
 ONE = Decimal(1)
 SIXTY = Decimal(60)
-
-
-def call_category(direction: str, number_type: str) -> str:
-    """The voice category of a call: inbound by number type, outbound as one category."""
-    return f"calls-inbound-{number_type}" if direction == "inbound" else "calls-outbound"
-
-
-def message_category(direction: str, channel: str) -> str:
-    """The messaging category of a message: long code is the plain ``sms-<direction>``, MMS
-    the vendor's ``mms-<direction>`` (whatever number sent it)."""
-    if channel == "mms":
-        return f"mms-{direction}"
-    suffix = "" if channel == "longcode" else f"-{channel}"
-    return f"sms-{direction}{suffix}"
 
 
 def billable_minutes(duration_seconds: int, increment_seconds: int) -> Decimal:
@@ -87,32 +83,18 @@ def normalize(
 
 
 def _meter(event: Event, categories: Mapping[str, Category]) -> Usage | None:
-    if isinstance(event, CallEvent):
-        category = call_category(event.direction, event.number_type)
-        known = categories.get(category)
-        increment = (known.increment_seconds if known else None) or DEFAULT_INCREMENT_SECONDS
-        minutes = billable_minutes(event.duration_seconds, increment)
-        return Usage(event.id, event.account, event.time, category, minutes, event.country)
-    if isinstance(event, MessageEvent):
-        category = message_category(event.direction, event.channel)
-        return Usage(
-            event.id, event.account, event.time, category, D(event.segments), event.country
-        )
-    if isinstance(event, TaskRouterTask):
-        return Usage(event.id, event.account, event.time, "taskrouter-tasks", ONE)
-    if isinstance(event, StudioEngagement):
-        return Usage(event.id, event.account, event.time, "studio-engagements", ONE)
-    if isinstance(event, UsageRecord):
-        return Usage(
-            event.id,
-            event.account,
-            event.time,
-            event.category,
-            event.quantity,
-            event.country,
-            event.amount,
-        )
-    return None
+    """The usage of one event as :data:`~ratecard.usage.metering.METERS` meters its type
+    (None: a type not metered one event at a time)."""
+    meter = METERS.get(event.type)
+    if meter is None:
+        return None
+    category: str = meter.category(event)
+    quantity = D(meter.quantity(event))
+    if meter.measure is Measure.SECONDS:
+        quantity = billable_minutes(int(quantity), increment_seconds(categories, category))
+    country: str | None = event.country if meter.located else None  # type: ignore[union-attr]
+    amount = None if meter.amount is None else meter.amount(event)
+    return Usage(event.id, event.account, event.time, category, quantity, country, amount)
 
 
 def number_charges(
