@@ -23,18 +23,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ratecard.errors import Problem, RatingError
-from ratecard.usage.events import (
-    CallEvent,
-    Event,
-    MessageEvent,
-    NumberPurchased,
-    StudioEngagement,
-    TaskRouterTask,
-    UsageRecord,
-    excerpt,
-    screened,
-)
-from ratecard.usage.normalize import call_category, message_category
+from ratecard.usage.events import Event, NumberPurchased, UsageRecord, excerpt, screened
+from ratecard.usage.metering import METERS
 
 if TYPE_CHECKING:
     from ratecard.catalog import Catalog, CatalogVersion
@@ -44,20 +34,16 @@ Refusals = list[tuple[str, str]]
 
 
 def metered_as(event: Event) -> tuple[str, str | None] | None:
-    """The category and country ``event`` is metered in (None: it meters nothing here)."""
-    if isinstance(event, CallEvent):
-        return call_category(event.direction, event.number_type), event.country
-    if isinstance(event, MessageEvent):
-        return message_category(event.direction, event.channel), event.country
+    """The category and country ``event`` is metered in (None: it meters nothing here), by
+    the one metering table (:data:`~ratecard.usage.metering.METERS`); a number purchase, not
+    metered one event at a time, in the category of its monthly charges."""
     if isinstance(event, NumberPurchased):
         return f"phonenumbers-{event.number_type}", event.country
-    if isinstance(event, TaskRouterTask):
-        return "taskrouter-tasks", None
-    if isinstance(event, StudioEngagement):
-        return "studio-engagements", None
-    if isinstance(event, UsageRecord):
-        return event.category, event.country
-    return None
+    meter = METERS.get(event.type)
+    if meter is None:
+        return None
+    country = getattr(event, "country", None) if meter.located else None
+    return meter.category(event), country
 
 
 def billable(

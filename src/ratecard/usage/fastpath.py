@@ -35,7 +35,7 @@ import msgspec
 from ratecard.accounts import ACCOUNT_SID
 from ratecard.usage.billable import priced_throughout
 from ratecard.usage.events import COUNTRY, MAX_QUANTITY, NewEvent, TimeWindow
-from ratecard.usage.metering import call_category, message_category, metering
+from ratecard.usage.metering import METERS, metering
 
 if TYPE_CHECKING:
     from ratecard.catalog import Catalog
@@ -113,13 +113,8 @@ def decode_batch(
 def _priced(events: list[_Call] | list[_Message], rows: list[NewEvent], catalog: Catalog) -> bool:
     """Whether the catalog prices every event's category in its country, checked once per
     distinct (category, country) for every catalog version in force over the batch."""
-    pairs: set[tuple[str, str | None]] = set()
-    for event in events:
-        if type(event) is _Call:
-            pairs.add((call_category(event.direction, event.number_type), event.country))
-        else:
-            assert type(event) is _Message
-            pairs.add((message_category(event.direction, event.channel), event.country))
+    category = METERS[events[0].type].category  # a batch is all calls or all messages
+    pairs: set[tuple[str, str | None]] = {(category(e), e.country) for e in events}
     times = [row.time for row in rows]
     known = all(category in catalog.categories for category, _ in pairs)
     return known and priced_throughout(catalog, pairs, min(times), max(times))
