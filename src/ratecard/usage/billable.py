@@ -18,7 +18,7 @@ Pure: the catalog is given (the service layer loads it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -54,11 +54,13 @@ def billable(
 
 
 def priced_throughout(
-    catalog: Catalog, pairs: Iterable[tuple[str, str | None]], first: datetime, last: datetime
+    catalog: Catalog, pairs: Collection[tuple[str, str | None]], first: datetime, last: datetime
 ) -> bool:
-    """Whether every ``(category, country)`` of ``pairs`` can be priced at every moment from
-    ``first`` to ``last`` (each catalog version in force then is asked): the ingestion fast
-    path's check of a whole batch at once."""
+    """Whether every ``(category, country)`` of ``pairs`` is a category of the catalog and can
+    be priced at every moment from ``first`` to ``last`` (each catalog version in force then
+    is asked): the ingestion fast path's check of a whole batch at once."""
+    if any(category not in catalog.categories for category, _ in pairs):
+        return False
     try:
         versions = [catalog.at(first)]
     except RatingError:

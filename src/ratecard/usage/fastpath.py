@@ -113,11 +113,10 @@ def decode_batch(
 def _priced(events: list[_Call] | list[_Message], rows: list[NewEvent], catalog: Catalog) -> bool:
     """Whether the catalog prices every event's category in its country, checked once per
     distinct (category, country) for every catalog version in force over the batch."""
-    category = METERS[events[0].type].category  # a batch is all calls or all messages
-    pairs: set[tuple[str, str | None]] = {(category(e), e.country) for e in events}
+    category_of = METERS[events[0].type].category  # a batch is all calls or all messages
+    pairs: set[tuple[str, str | None]] = {(category_of(e), e.country) for e in events}
     times = [row.time for row in rows]
-    known = all(category in catalog.categories for category, _ in pairs)
-    return known and priced_throughout(catalog, pairs, min(times), max(times))
+    return priced_throughout(catalog, pairs, min(times), max(times))
 
 
 #: A C1 control character (U+0080 to U+009F) in UTF-8.
