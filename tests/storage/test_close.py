@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
@@ -297,3 +298,57 @@ def test_a_month_close_reports_each_account_it_cannot_rate_and_closes_the_others
     assert table.exit_code == 1
     assert "not rated" in table.stdout
     assert unknown.sid in table.stdout
+
+
+def test_the_month_usage_read_gives_each_stored_instant_to_the_microsecond(db: Database) -> None:
+    """The bulk read's time column is microseconds since 1970 for instants on both sides of
+    PostgreSQL's own epoch (2000-01-01, below which its binary form is negative)."""
+    rows = [
+        ("e1", "2026-07-01 00:00:00.000001+00", 1782864000000001),
+        ("e2", "2026-07-31 23:59:59.999999+00", 1785542399999999),
+        ("e3", "1999-12-31 23:59:59.999999+00", 946684799999999),
+        ("e4", "2000-01-01 00:00:00+00", 946684800000000),
+    ]
+    insert = (
+        "INSERT INTO events (account_sid, event_id, type, time, body, stored_at, category, "
+        "quantity, country) VALUES ('AC1', :id, 'call', :time, '{}', :time, 'calls-outbound', "
+        "60, 'US')"
+    )
+    with UnitOfWork(db) as uow:
+        for event_id, moment, _ in rows:
+            stored = moment if uow.dialect == "postgresql" else moment.removesuffix("+00")
+            uow.events.session.execute(text(insert), {"id": event_id, "time": stored})
+        uow.commit()
+    with UnitOfWork(db) as uow:
+        start, end = datetime(1999, 12, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)
+        usage = bulk.month_usage(uow, start, end, None, (1, 4))
+    assert sorted(usage.select("event_id", "time").iter_rows()) == [(r[0], r[2]) for r in rows]
+
+
+def test_a_call_in_the_last_half_millisecond_of_the_month_is_on_its_invoice(
+    db: Database, settings: Settings
+) -> None:
+    """SQLite keeps times in milliseconds: the fast close read 2026-07-31T23:59:59.9996 as
+    2026-08-01T00:00:00.9996, rated the call in August and left it off July's invoice
+    (3 minutes at 0.013 = 0.039, 0.04, where the existing path bills 4 minutes: 0.052, 0.05)."""
+    owner, _ = create_account(db, "Late night", None, date(2025, 1, 1))
+    calls = [
+        {
+            "type": "call",
+            "id": f"c{n}",
+            "account": owner.sid,
+            "time": moment,
+            "call_id": f"CA{n:032d}",
+            "direction": "outbound",
+            "number_type": "local",
+            "country": "US",
+            "duration_seconds": seconds,
+        }
+        for n, (moment, seconds) in enumerate(
+            [("2026-07-02T10:00:00Z", 180), ("2026-07-31T23:59:59.999600Z", 60)]
+        )
+    ]
+    ingest_batch(db, calls, settings)
+    (doc,) = fast_then_existing(db, Month(2026, 7), settings)
+    assert [(line["quantity"], line["amount"]) for line in doc["lines"]] == [("4", "0.05")]
+    assert doc["total"] == "0.05"

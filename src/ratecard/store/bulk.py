@@ -45,6 +45,13 @@ USAGE_COLUMNS: dict[str, pl.DataType] = {
     "amount": pl.String(),
 }
 _SEPARATOR = "\x01"
+#: The time field of a PostgreSQL block: the ``timestamptz``'s binary send form (8 bytes,
+#: microseconds since 2000-01-01 UTC, big-endian) as 16 hex digits. Formatting it costs the
+#: server a quarter of a block's time less than ``extract(epoch ...)`` (numeric arithmetic:
+#: ~210 ms against ~160 ms per 250,000 rows, bench/RESULTS.md).
+_PG_TIME = "encode(timestamptz_send(time), 'hex')"
+#: 2000-01-01T00:00:00Z in microseconds since the Unix epoch.
+_PG_EPOCH_MICROS = 946_684_800 * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -117,27 +124,38 @@ def month_usage(
     of everyone) in ``[start, end)`` with ``seq`` in ``span``, read in blocks of
     :data:`BLOCK_SEQS` sequence numbers; ``each`` turns every block into what is kept (so
     only its result for the whole span is ever held, never all the stored text columns)."""
-    if uow.dialect == "postgresql":
+    postgresql = uow.dialect == "postgresql"
+    if postgresql:
         blocks = _prefetched(_driver(uow), _postgresql_blocks, start, end, members, span)
     else:
         blocks = _sqlite_blocks(uow, start, end, members, span)
     keep = each or (lambda frame: frame)
-    frames = [keep(_decode(block)) for block in blocks]
+    frames = [keep(_decode(block, hex_time=postgresql)) for block in blocks]
     if not frames:
         return keep(pl.DataFrame(schema=USAGE_COLUMNS))
     return pl.concat(frames, rechunk=False)
 
 
-def _decode(block: bytes) -> pl.DataFrame:
-    """A block's rows (one per line, fields separated by ``\\x01``; an empty field is null)."""
-    return pl.read_csv(
+def _decode(block: bytes, hex_time: bool = False) -> pl.DataFrame:
+    """A block's rows (one per line, fields separated by ``\\x01``; an empty field is null).
+
+    With ``hex_time`` the time field is PostgreSQL's binary form of the ``timestamptz`` in
+    hexadecimal (:data:`_PG_TIME`): a signed 64-bit count of microseconds since 2000-01-01
+    UTC, turned here into microseconds since 1970-01-01, exactly."""
+    schema = {**USAGE_COLUMNS, "time": pl.String()} if hex_time else USAGE_COLUMNS
+    frame = pl.read_csv(
         io.BytesIO(block),
         has_header=False,
         separator=_SEPARATOR,
         quote_char=None,
-        new_columns=list(USAGE_COLUMNS),
-        schema_overrides=USAGE_COLUMNS,
+        new_columns=list(schema),
+        schema_overrides=schema,
     )
+    if not hex_time:
+        return frame
+    # 16 hex digits are the two's complement bits: read unsigned, then the same bits signed
+    since_2000 = pl.col("time").str.to_integer(base=16, dtype=pl.UInt64).reinterpret(signed=True)
+    return frame.with_columns(time=since_2000 + _PG_EPOCH_MICROS)
 
 
 def _driver(uow: UnitOfWork) -> Any:
@@ -200,10 +218,9 @@ def _postgresql_blocks(
     )
     if members is not None:
         where = sql.SQL("{} AND account_sid = ANY({})").format(where, sql.Literal(members))
-    # the epoch of a timestamptz is exact (numeric) since PostgreSQL 14
+    # concat_ws drops a NULL argument altogether: every nullable field is coalesced to ''
     row = (
-        "concat_ws(E'\\x01', account_sid, event_id, "
-        "(extract(epoch FROM time) * 1000000)::bigint, type, coalesce(category, ''), "
+        f"concat_ws(E'\\x01', account_sid, event_id, {_PG_TIME}, type, coalesce(category, ''), "
         "coalesce(quantity::text, ''), coalesce(country, ''), coalesce(amount::text, ''))"
     )
     query = sql.SQL("SELECT string_agg({}, E'\\n') FROM events WHERE {}").format(
@@ -235,9 +252,12 @@ def _sqlite_blocks(
         where += f" AND account_sid IN ({', '.join(names)})"
         params.update({f"m{i}": sid for i, sid in enumerate(members)})
     # time is naive UTC text with six decimals; its epoch in microseconds, exactly, from the
-    # whole seconds (strftime) and the digits after the point
+    # whole seconds and the digits after the point. strftime is given the seconds only: SQLite
+    # keeps times in milliseconds, so it rounds 23:59:59.9995 up to the next second (the next
+    # month, on the last one).
     micros = (
-        "(CAST(strftime('%s', time) AS INTEGER) * 1000000 + CAST(substr(time, 21, 6) AS INTEGER))"
+        "(CAST(strftime('%s', substr(time, 1, 19)) AS INTEGER) * 1000000"
+        " + CAST(substr(time, 21, 6) AS INTEGER))"
     )
     fields = ["account_sid", "event_id", micros, "type"]
     fields += [f"ifnull({name}, '')" for name in ("category", "quantity", "country", "amount")]
