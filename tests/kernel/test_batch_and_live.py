@@ -98,3 +98,37 @@ def test_parquet_in_several_shards_gives_the_same_lines(tmp_path: Path) -> None:
     sharded = rate_parquet(catalog, path, shard_rows=1)
     assert whole == sharded
     assert invoice_total(whole) == Decimal("6508.00") + Decimal("0.09")
+
+
+def test_a_package_line_reads_the_same_from_the_batch_kernel_as_from_the_reference() -> None:
+    """The batch kernel hands a delegated price its quantities at six places: the package
+    label said "25.000000 units" where the reference said "25 units". 25 units less 4 free =
+    21, in packages of 10 rounded up: 3 packages x 0.75 = 2.25."""
+    from ratecard.catalog.load import parse_catalog
+
+    catalog = parse_catalog(
+        {
+            "name": "packages",
+            "version": "1",
+            "currency": "USD",
+            "effective": "2025-01-01",
+            "categories": {"lookups": {"description": "Lookups", "unit": "lookups"}},
+            "prices": [
+                {"category": "lookups", "model": "package", "size": "10.0", "price": "0.75"}
+                | {"free_units": "4.00"}
+            ],
+        }
+    )
+    usages = [
+        Usage("e1", "AC1", JULY, "lookups", Decimal("12.5"), None),
+        Usage("e2", "AC1", JULY + timedelta(seconds=1), "lookups", Decimal("12.50"), None),
+    ]
+    ((owner, month), lines), *_ = (
+        rate_frame(catalog, usages_to_frame(usages, OWNERS)).lines().items()
+    )
+    (reference,) = assemble_lines(rate(catalog, usages, OWNERS)["AC1"], catalog)
+    label = "packages of 10 (25 units, 4 free, rounded up)"
+    assert [(line.tier_label, line.quantity, line.amount) for line in lines] == [
+        (label, Decimal(3), Decimal("2.25"))
+    ]
+    assert (owner, month, reference.tier_label) == ("AC1", Month(2026, 7), label)

@@ -3,8 +3,10 @@
 Random catalogs have several pools (either scope) with small tier bounds so events straddle
 them, rates with up to 7 places, per-unit prices (some with a minimum spend, which the batch
 kernel delegates), graduated and volume prices (delegated; some tiers billed in blocks, volume
-tiers chosen by quantity, peak, events or amount), percentage prices (separate or combined
-free allowances), and sometimes a mid-month revision. Random
+tiers chosen by quantity, peak, events or amount), package prices (free units, rounded up or
+down), percentage prices (separate or combined free allowances, per-transaction minimum and
+maximum), graduated percentage prices (tiers of carried amount, some in blocks): every model
+the catalog knows (asserted), and sometimes a mid-month revision. Random
 usage has ties in time, zero and fractional quantities, several months, accounts and
 subaccounts. The reference kernel rates one month per call; the others key by month.
 """
@@ -25,6 +27,7 @@ from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.periods import Month
 from ratecard.catalog.load import parse_catalog
 from ratecard.catalog.model import Catalog
+from ratecard.catalog.schema import PRICE_MODELS
 from ratecard.rating import batch
 from ratecard.rating.batch import invoice_total, rate_frame
 from ratecard.rating.columns import usages_to_frame
@@ -72,12 +75,17 @@ def tier_data(draw: st.DrawFn, up_to: int | None) -> dict[str, Any]:
 
 @st.composite
 def price_data(draw: st.DrawFn, category: str) -> dict[str, Any]:
-    model = draw(st.sampled_from(["per_unit", "per_unit", "graduated", "volume", "percentage"]))
+    model = draw(st.sampled_from(["per_unit", *PRICE_MODELS]))  # per-unit twice as often
     price: dict[str, Any] = {"category": category, "model": model}
     if model == "per_unit":
         price["rate"] = draw(rates)
         if draw(st.integers(0, 3)) == 0:
             price["minimum_spend"] = draw(st.sampled_from(["0.05", "1", "3.5"]))
+    elif model == "package":
+        price["size"] = draw(st.sampled_from(["1", "3", "2.5", "10"]))
+        price["price"] = draw(rates)
+        price["free_units"] = draw(st.sampled_from(["0", "4", "0.5"]))
+        price["rounding"] = draw(st.sampled_from(["up", "down"]))
     elif model == "percentage":
         price["rate"] = draw(st.sampled_from(["0.029", "0.015", "0.1234567"]))
         price["fixed_fee"] = draw(st.sampled_from(["0", "0.30"]))
@@ -85,8 +93,19 @@ def price_data(draw: st.DrawFn, category: str) -> dict[str, Any]:
         price["free_amount"] = draw(st.sampled_from(["0", "5", "12.5"]))
         if draw(st.booleans()):
             price["per_transaction_min"] = "0.50"
+        if draw(st.integers(0, 2)) == 0:
+            price["per_transaction_max"] = draw(st.sampled_from(["0.75", "2"]))
         if price["free_events"] or price["free_amount"] != "0":
             price["free_allowance"] = draw(st.sampled_from(["separate", "combined"]))
+    elif model == "graduated_percentage":
+        ups = draw(bounds)  # bounds of carried money: the events carry 0.00 to 20.00 each
+        fractions = st.sampled_from(["0.029", "0.015", "0.1234567", "0"])
+        price["tiers"] = [
+            {"up_to": str(b), "rate": draw(fractions)}
+            if draw(st.integers(0, 2))
+            else draw(tier_data(b))
+            for b in ups
+        ] + [{"rate": draw(fractions)}]
     else:
         ups = draw(bounds)
         price["tiers"] = [draw(tier_data(b)) for b in ups] + [draw(tier_data(None))]

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from ratecard.money import EXACT_QUANTIZE, mul, total
+from ratecard.money import EXACT_QUANTIZE, mul, plain, total
 from ratecard.rating.models.base import Price, Rate, Units
 from ratecard.rating.parts import Kind, Part
 from ratecard.usage.metered import Usage
@@ -45,7 +45,7 @@ class PackagePrice(Price):
             return []
         units = total(usage.quantity for usage in usages)
         count = self.packages(units)
-        free = f", {self.free_units:,} free" if self.free_units else ""
+        free = f", {plain(self.free_units):,} free" if self.free_units else ""
         return [
             Part(
                 category=self.category,
@@ -54,7 +54,9 @@ class PackagePrice(Price):
                 unit_price=self.price,
                 amount=mul(count, self.price),
                 tier_label=(
-                    f"packages of {self.size:,} ({units:,} units{free}, rounded {self.rounding})"
+                    # plain: the label reads the same whatever scale the quantities came in with
+                    f"packages of {plain(self.size):,} ({plain(units):,} units{free}, "
+                    f"rounded {self.rounding})"
                 ),
                 events=tuple(usage.event_id for usage in usages),
                 unit="packages",  # quantity counts packages, priced each
