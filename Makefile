@@ -2,6 +2,7 @@
 #   make run   - create .venv if missing, install ratecard, serve the HTTP API on the default
 #                SQLite store (schema upgraded; a demo account tree seeded on an empty database)
 #   make test  - create .venv if missing, install ratecard with test tools, run the whole suite
+#                (ruff, mypy, lint-imports: the core's layers in pyproject.toml, then pytest)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -32,6 +33,7 @@ run: $(STAMP_RUN)
 test: $(STAMP_DEV) postgres browser java
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: $(STAMP_DEV)
@@ -58,4 +60,4 @@ java:
 	@command -v java >/dev/null || (apt-get update && apt-get install -y openjdk-17-jre-headless)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

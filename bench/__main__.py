@@ -65,12 +65,12 @@ from bench.spark import HEADER as SPARK_HEADER
 from bench.spark import SECTION as SPARK_SECTION
 from bench.spark import compare as compare_spark
 from bench.spark import row as spark_row
-from ratecard.billing.invoice import assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog.load import load_catalog
+from ratecard.periods import Month
 from ratecard.rating.batch import invoice_total, rate_parquet_shards, rate_rows
 from ratecard.rating.columns import ROW_GROUP, frame_to_usages, parquet_writer, scan_parquet
 from ratecard.rating.engine import rate
+from ratecard.rating.lines import assemble_lines
 from ratecard.rating.rows import ParquetRows
 from ratecard.service import close, invoices
 from ratecard.service.settings import Settings

@@ -28,8 +28,8 @@ import polars as pl
 from sqlalchemy import create_engine
 
 from bench.generate import account_ids, generate
-from ratecard.billing.periods import Month
 from ratecard.money import D
+from ratecard.periods import Month
 from ratecard.store.database import Database
 from ratecard.store.repositories import EVENT_COLUMNS
 from ratecard.usage.events import event_fingerprint, parse_event

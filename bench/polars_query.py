@@ -20,6 +20,8 @@ import polars as pl
 
 from ratecard.catalog.model import Catalog
 from ratecard.money import EXACT_QUANTIZE, minor_units
+from ratecard.prices.per_unit import PerUnitPrice
+from ratecard.prices.pooled import Pool
 from ratecard.rating.columns import (
     AMOUNT_PLACES,
     INT64_MAX,
@@ -30,8 +32,6 @@ from ratecard.rating.columns import (
     scaled,
     scan_parquet,
 )
-from ratecard.rating.models.per_unit import PerUnitPrice
-from ratecard.rating.models.pooled import Pool
 
 _LINE = ["billing_account", "month", "category", "pool", "tier", "rate"]
 

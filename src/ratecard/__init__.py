@@ -4,9 +4,9 @@ The curated public API: everything a program needs to price usage without the CL
 """
 
 from ratecard.accounts import Account
-from ratecard.billing.invoice import Invoice, Line
+from ratecard.billing.advisor import Option, compare
+from ratecard.billing.invoice import Invoice
 from ratecard.billing.monthly import bill_month
-from ratecard.billing.periods import Month
 from ratecard.book import Book, load_book
 from ratecard.catalog import Catalog, load_catalog, parse_catalog
 from ratecard.deflex.checklist import Finding, checklist
@@ -24,13 +24,14 @@ from ratecard.errors import (
     RatecardError,
     RatingError,
 )
-from ratecard.flex.advisor import Option, compare
 from ratecard.flex.history import FlexInstance, PlanPeriod, apply_flex_change, check_change
 from ratecard.money import D, Money, round_money
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
 from ratecard.pricing import Quote, price
 from ratecard.rating.engine import rate
+from ratecard.rating.lines import Line
 from ratecard.usage.events import parse_event, parse_events
-from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
 __version__ = "0.1.0"

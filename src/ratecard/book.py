@@ -18,7 +18,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ratecard.accounts import Account, check_accounts
 from ratecard.billing.invoice import Invoice
 from ratecard.billing.monthly import bill_month
-from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.deflex.resources import AccountResources, parse_resources
 from ratecard.errors import (
@@ -31,6 +30,7 @@ from ratecard.errors import (
 )
 from ratecard.flex.history import FlexInstance, build_instance, remove_flex
 from ratecard.flex.seats import seat_charge
+from ratecard.periods import Month
 from ratecard.usage.events import Event, dedupe, parse_event
 from ratecard.usage.jsonl import read_jsonl
 

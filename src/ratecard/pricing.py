@@ -18,15 +18,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from ratecard.billing.invoice import Line, assemble_lines
 from ratecard.billing.serialize import line_to_dict
 from ratecard.catalog import Catalog, Charge, load_catalog, parse_catalog
 from ratecard.errors import EventError, Problem, RatingError
 from ratecard.money import round_money, total
+from ratecard.prices.metered import Usage
+from ratecard.prices.pooled import Pool
 from ratecard.rating.engine import spend_limits
-from ratecard.rating.models.pooled import Pool
+from ratecard.rating.lines import Line, assemble_lines
 from ratecard.usage.events import Moment, Quantity
-from ratecard.usage.metered import Usage
 
 #: The account and category of a quote's usage when the caller names none.
 QUOTE_ACCOUNT = "quote"

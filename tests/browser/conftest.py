@@ -28,7 +28,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from ratecard.api import create_app
-from ratecard.billing.periods import Month
+from ratecard.periods import Month
 from ratecard.service import flex as flex_service
 from ratecard.service import invoices as invoice_service
 from ratecard.service.accounts import create_account

@@ -7,7 +7,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from ratecard.rating.models.pooled import Pool
+from ratecard.prices.pooled import Pool
 from ratecard.service.usage_records import Record
 from ratecard.web.chart import bar_chart
 from ratecard.web.overview import Series, daily_series, forecast_crossing, pool_progress

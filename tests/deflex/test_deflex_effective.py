@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ratecard.billing.periods import Month
 from ratecard.deflex.effective import (
     Interval,
     effective_time,
@@ -21,6 +20,7 @@ from ratecard.deflex.workflow import (
     submit,
 )
 from ratecard.errors import DeflexError
+from ratecard.periods import Month
 
 from .conftest import ACCOUNT, AGENT, CUSTOMER, at
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from ratecard import Month, load_book
+from ratecard.billing.advisor import compare
 from ratecard.billing.monthly import bill_month
 from ratecard.cli.main import app
-from ratecard.flex.advisor import compare
 from ratecard.flex.history import FlexInstance, PlanPeriod, remove_flex
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

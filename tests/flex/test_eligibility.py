@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from ratecard import Account, load_catalog
+from ratecard.catalog.flex import FlexSettings
 from ratecard.errors import PlanChangeRefusedError
 from ratecard.flex.history import (
     FlexInstance,
@@ -14,7 +15,6 @@ from ratecard.flex.history import (
     check_change,
     no_plan_possible,
 )
-from ratecard.flex.schema import FlexSettings
 
 PARENT = "AC" + "1" * 32
 SUB = "AC" + "2" * 32

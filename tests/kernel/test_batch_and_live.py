@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from ratecard.billing.invoice import assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog.load import load_catalog
 from ratecard.errors import NoPriceError, RatingError
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
 from ratecard.rating.batch import invoice_total, rate_frame, rate_parquet
 from ratecard.rating.columns import usages_to_frame, write_parquet
 from ratecard.rating.engine import rate
+from ratecard.rating.lines import assemble_lines
 from ratecard.rating.live import LiveRater
-from ratecard.usage.metered import Usage
 
 JULY = datetime(2026, 7, 1, tzinfo=UTC)
 OWNERS = {"AC1": "AC1", "AC2": "AC2"}

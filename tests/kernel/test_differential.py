@@ -23,17 +23,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ratecard.billing.invoice import Line, assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog.load import parse_catalog
 from ratecard.catalog.model import Catalog
 from ratecard.catalog.schema import PRICE_MODELS
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
 from ratecard.rating import batch
 from ratecard.rating.batch import invoice_total, rate_frame
 from ratecard.rating.columns import usages_to_frame
 from ratecard.rating.engine import rate
+from ratecard.rating.lines import Line, assemble_lines
 from ratecard.rating.live import LiveRater
-from ratecard.usage.metered import Usage
 
 CATEGORIES = [f"c{i}" for i in range(6)]
 BILLING = {"A0": "A0", "A1": "A0", "A2": "A2", "A3": "A2", "A4": "A4"}

@@ -25,11 +25,11 @@ from test_differential import BILLING, catalogs, reference, table, usage_lists
 
 from ratecard.catalog.load import load_catalog
 from ratecard.catalog.model import Catalog
+from ratecard.prices.metered import Usage
 from ratecard.rating import batch
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import usages_to_frame, write_parquet
 from ratecard.rating.order import sort_by_time, time_order
-from ratecard.usage.metered import Usage
 
 ROOT = Path(__file__).resolve().parents[2]
 INT64 = st.integers(-(2**63), 2**63 - 1)

@@ -19,15 +19,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ratecard.billing.invoice import Line, assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog.load import parse_catalog
 from ratecard.catalog.model import Catalog
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
 from ratecard.rating import batch
 from ratecard.rating.batch import invoice_total, rate_frame, rate_parquet
 from ratecard.rating.columns import usages_to_frame, write_parquet
 from ratecard.rating.engine import rate
-from ratecard.usage.metered import Usage
+from ratecard.rating.lines import Line, assemble_lines
 
 NOON = datetime(2026, 1, 5, 12, tzinfo=UTC)
 OWNERS = {"A": "A", "B": "A", "C": "C"}

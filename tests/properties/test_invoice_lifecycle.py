@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from ratecard.billing.periods import Month
 from ratecard.catalog.load import SHIPPED
 from ratecard.errors import NotFoundError, StateError
+from ratecard.periods import Month
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 
 from ratecard.accounts import Account
 from ratecard.billing.invoice import Invoice, assemble_invoice
-from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog, parse_catalog
 from ratecard.catalog.load import SHIPPED
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
 from ratecard.rating.engine import rate
-from ratecard.usage.metered import Usage
 
 ACCOUNT = Account("AC" + "9" * 32, "Property Co", date(2026, 1, 1))
 JULY = Month(2026, 7)

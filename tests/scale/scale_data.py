@@ -17,8 +17,8 @@ import polars as pl
 
 from ratecard.catalog.load import parse_catalog
 from ratecard.catalog.model import Catalog
+from ratecard.prices.metered import Usage
 from ratecard.rating.columns import usages_to_frame
-from ratecard.usage.metered import Usage
 
 OWNERS = {
     "ACP0": "ACP0",

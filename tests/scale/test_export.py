@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
 from ratecard.cli.main import app
 from ratecard.errors import ConfigError
+from ratecard.periods import Month
 from ratecard.scale.embedded import rate_embedded
 from ratecard.scale.export import export_events, read_month
 from ratecard.service import invoices

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ratecard.billing.periods import Month
 from ratecard.cli.main import app
 from ratecard.errors import ConfigError
+from ratecard.periods import Month
 from ratecard.scale import spark, submit
 
 RATE = ["rate", "--catalog", "us", "--month", "2026-07"]

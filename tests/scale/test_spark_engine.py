@@ -18,15 +18,15 @@ import polars as pl
 import pytest
 from scale_data import MONTHS, catalog, frame
 
-from ratecard.billing.periods import Month
 from ratecard.errors import RatingError
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import usages_to_frame
 from ratecard.scale.embedded import rate_embedded
 from ratecard.scale.layout import write_partitioned
 from ratecard.scale.output import LINES, TOTALS, lines_table, read_table, totals_table
 from ratecard.scale.spark import month_sources, rate_spark
-from ratecard.usage.metered import Usage
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -9,7 +9,7 @@ import pytest
 
 from ratecard import Month, load_book
 from ratecard.errors import BookError
-from ratecard.rating.parts import Kind
+from ratecard.prices.parts import Kind
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from ratecard.billing.periods import Month
 from ratecard.errors import NotFoundError, StateError
+from ratecard.periods import Month
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch

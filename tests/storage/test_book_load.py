@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from ratecard.billing.periods import Month
 from ratecard.book import load_book
 from ratecard.errors import ConflictError, EventError, StateError
+from ratecard.periods import Month
 from ratecard.service import books, deflex, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.settings import Settings

@@ -192,8 +192,8 @@ def test_under_reject_an_ingestion_racing_a_finalize_never_lands_in_the_finalize
     import threading
     from dataclasses import replace
 
-    from ratecard.billing.periods import Month
     from ratecard.errors import EventError, StateError
+    from ratecard.periods import Month
     from ratecard.service import invoices
     from ratecard.service.settings import LatePolicy
     from ratecard.store.repositories import InvoiceRepository

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoice_to_dict
 from ratecard.book import load_book
 from ratecard.errors import EventError, StateError
+from ratecard.periods import Month
 from ratecard.service import invoices
 from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
+from ratecard.periods import Month
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from ratecard.billing.periods import Month
 from ratecard.errors import NoPriceError
+from ratecard.periods import Month
 from ratecard.service import flex as flex_service
 from ratecard.service import invoices
 from ratecard.service.accounts import create_account

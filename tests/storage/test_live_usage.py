@@ -14,10 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ratecard.accounts import Account
-from ratecard.billing.invoice import assemble_lines
 from ratecard.billing.monthly import bill_month
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
+from ratecard.periods import Month
+from ratecard.rating.lines import assemble_lines
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch
 from ratecard.service.live import live_months

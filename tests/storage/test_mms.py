@@ -8,7 +8,7 @@ import json
 from datetime import date
 from typing import Any
 
-from ratecard.billing.periods import Month
+from ratecard.periods import Month
 from ratecard.service import close, invoices
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch

@@ -16,7 +16,7 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from ratecard.billing.periods import Month
+from ratecard.periods import Month
 from ratecard.service import close
 from ratecard.service.accounts import create_account
 from ratecard.service.ingest import ingest_batch, ingest_new

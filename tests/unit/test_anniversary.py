@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ratecard.billing.anniversary import charge_times
+from ratecard.periods import charge_times
 
 
 def at(year: int, month: int, day: int, hour: int = 12) -> datetime:

@@ -10,18 +10,18 @@ from typing import Any
 import pytest
 from catalog_data import catalog_of
 
-from ratecard.billing.invoice import assemble_lines
+from ratecard.billing.adjustments import adjustment_lines
 from ratecard.billing.serialize import line_to_dict
 from ratecard.catalog.load import parse_catalog
 from ratecard.errors import CatalogError, Problem
+from ratecard.prices.graduated import GraduatedPrice
+from ratecard.prices.graduated_percentage import GraduatedPercentagePrice
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.tiers import blocks
+from ratecard.prices.volume import VolumePrice
 from ratecard.rating.engine import rate
-from ratecard.rating.models.graduated import GraduatedPrice
-from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
-from ratecard.rating.models.volume import VolumePrice
-from ratecard.rating.parts import Kind, Part
-from ratecard.rating.tiers import blocks
-from ratecard.service.adjustments import adjustment_lines
-from ratecard.usage.metered import Usage
+from ratecard.rating.lines import assemble_lines
 
 ACCOUNT = "AC" + "3" * 32
 T0 = datetime(2026, 7, 1, tzinfo=UTC)

@@ -10,9 +10,9 @@ import pytest
 
 from ratecard.catalog import Catalog, load_catalog, parse_catalog
 from ratecard.errors import CatalogError, Problem, RatingError
+from ratecard.prices.metered import Usage
+from ratecard.prices.pooled import Pool
 from ratecard.rating.engine import rate
-from ratecard.rating.models.pooled import Pool
-from ratecard.usage.metered import Usage
 
 ACCOUNT = "AC" + "f" * 32
 

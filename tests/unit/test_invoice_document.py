@@ -6,9 +6,9 @@ import json
 from decimal import Decimal
 
 from ratecard.billing.document import InvoiceDocument, ShareDocument, line_document
-from ratecard.billing.invoice import Line
 from ratecard.billing.serialize import document_to_dict, line_to_dict, render_json
-from ratecard.rating.parts import Kind
+from ratecard.prices.parts import Kind
+from ratecard.rating.lines import Line
 
 LINE = Line(
     category="calls-outbound",

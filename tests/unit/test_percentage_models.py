@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from ratecard.errors import RatingError
-from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
-from ratecard.rating.models.percentage import PercentagePrice
-from ratecard.rating.parts import Kind, Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.graduated_percentage import GraduatedPercentagePrice
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.percentage import PercentagePrice
 
 ACCOUNT = "AC" + "2" * 32
 T0 = datetime(2026, 7, 1, tzinfo=UTC)

@@ -10,11 +10,11 @@ import pytest
 
 from ratecard.catalog import Catalog, parse_catalog
 from ratecard.errors import NoPriceError
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.per_unit import PerUnitPrice
+from ratecard.prices.pooled import Pool
 from ratecard.rating.engine import rate, spend_limits
-from ratecard.rating.models.per_unit import PerUnitPrice
-from ratecard.rating.models.pooled import Pool
-from ratecard.rating.parts import Kind, Part
-from ratecard.usage.metered import Usage
 
 PARENT = "AC" + "a" * 32
 CHILD = "AC" + "b" * 32

@@ -8,12 +8,12 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from ratecard.rating.models.graduated import GraduatedPrice
-from ratecard.rating.models.package import PackagePrice
-from ratecard.rating.models.per_unit import PerUnitPrice
-from ratecard.rating.models.volume import VolumePrice
-from ratecard.rating.parts import Kind, Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.graduated import GraduatedPrice
+from ratecard.prices.metered import Usage
+from ratecard.prices.package import PackagePrice
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.per_unit import PerUnitPrice
+from ratecard.prices.volume import VolumePrice
 
 ACCOUNT = "AC" + "1" * 32
 T0 = datetime(2026, 7, 1, tzinfo=UTC)

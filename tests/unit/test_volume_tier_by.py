@@ -11,8 +11,8 @@ from catalog_data import catalog_of
 
 from ratecard.catalog.load import parse_catalog
 from ratecard.errors import CatalogError, RatingError
-from ratecard.rating.models.volume import VolumePrice
-from ratecard.usage.metered import Usage
+from ratecard.prices.metered import Usage
+from ratecard.prices.volume import VolumePrice
 
 ACCOUNT = "AC" + "4" * 32
 T0 = datetime(2026, 7, 1, tzinfo=UTC)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ratecard.api.deps import AccountCaller, Context, Ctx, Principal, reachable
 from ratecard.api.errors import invalid, responses
-from ratecard.billing.periods import Month
+from ratecard.periods import Month
 from ratecard.service import flex as flex_service
 
 router = APIRouter(prefix="/v1/accounts/{sid}/flex", tags=["flex"], responses=responses(400, 409))

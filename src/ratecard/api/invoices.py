@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ratecard.api.deps import AccountCaller, Ctx, reachable
 from ratecard.api.errors import invalid, responses
-from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoices_to_csv
+from ratecard.periods import Month
 from ratecard.service import invoices as invoice_service
 
 router = APIRouter(

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request
 from ratecard.api.deps import AccountCaller, Context, Ctx, reachable
 from ratecard.api.errors import bad_query, excerpt, responses
 from ratecard.api.paging import envelope
-from ratecard.billing.periods import Month
+from ratecard.periods import Month
 from ratecard.service.usage_records import (
     SUMMARY_CATEGORIES,
     Query,

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ratecard.billing.invoice import Invoice, Line
+from ratecard.billing.invoice import Invoice
+from ratecard.rating.lines import Line
 
 
 @dataclass(frozen=True)

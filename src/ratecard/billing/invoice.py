@@ -1,44 +1,22 @@
-"""Invoice assembly: priced parts -> lines, rounded once each (SPEC section 6).
+"""Invoice assembly: rated lines -> one invoice per billing account (SPEC section 6).
 
-Lines group parts of the same category, kind, pool, tier and unit price. Each line keeps its
-precise amount (exact sum of its parts) beside its amount, rounded half-up to the currency's
-minor unit by :func:`ratecard.money.round_money`, the only rounding of money. The invoice total
-is the sum of the rounded lines. A per-account breakdown repeats the same assembly on each
-account's own parts.
+The lines come from :func:`ratecard.rating.lines.assemble_lines` (each rounded once there). The
+invoice total is the sum of the rounded lines. A per-account breakdown repeats the same
+assembly on each account's own parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ratecard.accounts import Account
-from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
-from ratecard.money import ZERO, add, plain, round_money, total
-from ratecard.rating.parts import Kind, Part
-
-_KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
-
-
-@dataclass(frozen=True)
-class Line:
-    """One invoice line. Money in the invoice currency: ``precise_amount`` exact, ``amount``
-    rounded half-up to the minor unit; ``unit_price`` is per unit of ``quantity``."""
-
-    category: str
-    description: str
-    unit: str
-    kind: Kind
-    pool: str | None
-    tier: int | None
-    tier_label: str | None
-    quantity: Decimal
-    unit_price: Decimal | None
-    precise_amount: Decimal
-    amount: Decimal
-    events: tuple[str, ...]
+from ratecard.money import round_money, total
+from ratecard.periods import Month
+from ratecard.prices.parts import Part
+from ratecard.rating.lines import Line, assemble_lines
 
 
 @dataclass(frozen=True)
@@ -63,52 +41,6 @@ class Invoice:
     lines: tuple[Line, ...]
     total: Decimal
     breakdown: tuple[AccountBreakdown, ...] = field(default=())
-
-
-def assemble_lines(parts: Iterable[Part], catalog: Catalog) -> tuple[Line, ...]:
-    """Group parts into lines and round each line once."""
-    groups: dict[tuple[object, ...], list[Part]] = {}
-    for part in parts:
-        key = (part.category, part.kind, part.pool, part.tier, part.tier_label, part.unit_price)
-        groups.setdefault(key, []).append(part)
-    order = {name: i for i, name in enumerate(catalog.categories)}
-    lines = [_line(group, catalog) for group in groups.values()]
-    lines.sort(
-        key=lambda ln: (
-            order.get(ln.category, len(order)),
-            ln.category,
-            _KIND_ORDER[ln.kind],
-            ln.tier or 0,
-            ln.tier_label or "",
-            ln.unit_price if ln.unit_price is not None else ZERO,
-        )
-    )
-    return tuple(lines)
-
-
-def _line(parts: Sequence[Part], catalog: Catalog) -> Line:
-    first = parts[0]
-    category = catalog.categories.get(first.category)
-    precise = total(part.amount for part in parts)
-    quantity = ZERO
-    events: list[str] = []
-    for part in parts:
-        quantity = add(quantity, part.quantity)
-        events.extend(part.events)
-    return Line(
-        category=first.category,
-        description=category.description if category else first.category,
-        unit=first.unit or (category.unit if category else "units"),
-        kind=first.kind,
-        pool=first.pool,
-        tier=first.tier,
-        tier_label=first.tier_label,
-        quantity=plain(quantity),
-        unit_price=first.unit_price,
-        precise_amount=precise,
-        amount=round_money(precise, catalog.currency),
-        events=tuple(events),
-    )
 
 
 def assemble_invoice(

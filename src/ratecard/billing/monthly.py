@@ -8,15 +8,15 @@ from dataclasses import replace
 
 from ratecard.accounts import Account, billing_accounts
 from ratecard.billing.invoice import Invoice, assemble_invoice
-from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
 from ratecard.errors import RatecardError
 from ratecard.flex.billing import apply_flex
 from ratecard.flex.history import FlexInstance
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
 from ratecard.rating.engine import rate
-from ratecard.rating.parts import Part
 from ratecard.usage.events import Event
-from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
 

@@ -21,7 +21,8 @@ from ratecard.billing.document import (
     invoice_document,
     line_document,
 )
-from ratecard.billing.invoice import Invoice, Line
+from ratecard.billing.invoice import Invoice
+from ratecard.rating.lines import Line
 
 
 def _text(value: Decimal | None) -> str | None:

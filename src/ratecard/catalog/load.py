@@ -16,8 +16,8 @@ from pydantic import TypeAdapter, ValidationError
 from ratecard.catalog.model import ANY_COUNTRY, Catalog, CatalogVersion
 from ratecard.catalog.schema import PRICE_MODELS, CatalogFile, Category, PriceEntry
 from ratecard.errors import CatalogError, Problem
-from ratecard.rating.models.base import Price
-from ratecard.rating.models.pooled import Pool
+from ratecard.prices.base import Price
+from ratecard.prices.pooled import Pool
 
 T = TypeVar("T")
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
+from ratecard.catalog.flex import FlexSettings
 from ratecard.catalog.schema import Category
 from ratecard.errors import RatingError
-from ratecard.flex.schema import FlexSettings
-from ratecard.rating.models.base import Price
-from ratecard.rating.models.pooled import Pool
+from ratecard.prices.base import Price
+from ratecard.prices.pooled import Pool
 
 #: What prices a category in a country: a pool (shared counter) or a price model.
 Charge = Pool | Price

@@ -13,14 +13,14 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ratecard.flex.schema import FlexSettings
-from ratecard.rating.models.graduated import GraduatedPrice
-from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
-from ratecard.rating.models.package import PackagePrice
-from ratecard.rating.models.per_unit import PerUnitPrice
-from ratecard.rating.models.percentage import PercentagePrice
-from ratecard.rating.models.pooled import Pool
-from ratecard.rating.models.volume import VolumePrice
+from ratecard.catalog.flex import FlexSettings
+from ratecard.prices.graduated import GraduatedPrice
+from ratecard.prices.graduated_percentage import GraduatedPercentagePrice
+from ratecard.prices.package import PackagePrice
+from ratecard.prices.per_unit import PerUnitPrice
+from ratecard.prices.percentage import PercentagePrice
+from ratecard.prices.pooled import Pool
+from ratecard.prices.volume import VolumePrice
 
 #: Every non-pooled price model, by its ``model`` tag: one module each, one contract.
 PriceEntry = Annotated[

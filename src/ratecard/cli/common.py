@@ -12,8 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ratecard.billing.periods import Month
 from ratecard.errors import RatecardError
+from ratecard.periods import Month
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 

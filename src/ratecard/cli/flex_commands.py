@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
-from ratecard.billing.periods import Month
+from ratecard.billing.advisor import Option, compare, option_from_json, option_json
 from ratecard.book import load_book
 from ratecard.cli.common import (
     Format,
@@ -24,7 +24,7 @@ from ratecard.cli.common import (
     parse_time,
 )
 from ratecard.errors import PlanChangeRefusedError, RatecardError
-from ratecard.flex.advisor import Option, compare, option_from_json, option_json
+from ratecard.periods import Month
 from ratecard.service import flex as flex_service
 
 flex_app = typer.Typer(

@@ -6,7 +6,8 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ratecard.billing.invoice import Invoice, Line
+from ratecard.billing.invoice import Invoice
+from ratecard.rating.lines import Line
 
 
 def _tier(line: Line) -> str:

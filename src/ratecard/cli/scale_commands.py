@@ -13,11 +13,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
 from ratecard.catalog.model import Catalog
 from ratecard.cli.common import Format, emit_json, err, fail, open_store, out, parse_month
 from ratecard.errors import RatecardError
+from ratecard.periods import Month
 from ratecard.scale.embedded import Rated, rate_embedded
 from ratecard.scale.export import export_events
 from ratecard.scale.layout import DEFAULT_BUCKETS

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-from ratecard.billing.periods import Month
 from ratecard.deflex.workflow import DeflexRequest
 from ratecard.errors import DeflexError
+from ratecard.periods import Month
 
 Billing = Literal["flex", "standard"]
 T = TypeVar("T")

@@ -23,9 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from ratecard.billing.periods import Month
+from ratecard.catalog.flex import FlexSettings, Plan
 from ratecard.flex.history import FlexInstance, Segment
-from ratecard.flex.schema import FlexSettings, Plan
 from ratecard.flex.seats import (
     active_seconds,
     existing_workers,
@@ -34,9 +33,10 @@ from ratecard.flex.seats import (
     peak_provisioned,
 )
 from ratecard.money import ZERO, mul
-from ratecard.rating.parts import Kind, Part
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
 from ratecard.usage.events import Event
-from ratecard.usage.metered import Usage
 
 VOICE_PREFIX = "calls-"
 

@@ -13,10 +13,10 @@ from datetime import UTC, date, datetime
 from itertools import pairwise
 
 from ratecard.accounts import Account
-from ratecard.billing.periods import Month
+from ratecard.catalog.flex import PLAN_IDS, FlexSettings
 from ratecard.errors import PlanChangeRefusedError, RatecardError
 from ratecard.flex.rules import Refusal, refusals
-from ratecard.flex.schema import PLAN_IDS, FlexSettings
+from ratecard.periods import Month
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ratecard.flex.schema import Rule
+from ratecard.catalog.flex import Rule
 
 Facts = Mapping[str, bool | str]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from ratecard.billing.periods import Month
 from ratecard.money import D, quotient
+from ratecard.periods import Month
 from ratecard.usage.events import (
     Event,
     FlexActivity,

@@ -54,11 +54,15 @@ from typing import Literal, NamedTuple
 import numpy as np
 import polars as pl
 
-from ratecard.billing.invoice import Line, assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog, CatalogVersion, Charge
 from ratecard.errors import NoPriceError, RatingError
 from ratecard.money import EXACT_QUANTIZE, ZERO, D, minor_units, plain, total
+from ratecard.periods import Month
+from ratecard.prices.base import Price
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.per_unit import PerUnitPrice
+from ratecard.prices.pooled import Pool
 from ratecard.rating import loop
 from ratecard.rating.columns import (
     AMOUNT_COLUMN,
@@ -73,12 +77,8 @@ from ratecard.rating.columns import (
     unscaled,
 )
 from ratecard.rating.engine import Unpriced, spend_limits
-from ratecard.rating.models.base import Price
-from ratecard.rating.models.per_unit import PerUnitPrice
-from ratecard.rating.models.pooled import Pool
-from ratecard.rating.parts import Kind, Part
+from ratecard.rating.lines import Line, assemble_lines
 from ratecard.rating.rows import ParquetRows, Rows, frame_rows, shards
-from ratecard.usage.metered import Usage
 
 Mode = Literal["pool", "per_unit", "delegate"]
 #: (billing account, month): the key of every result.
@@ -947,7 +947,7 @@ def _pieces(combo: _Combo, usage: Usage, before: int) -> Iterator[Part]:
     bounds: list[int | None] = [*combo.bounds, None]
     counted, remaining = before, scaled(usage.quantity, QUANTITY_PLACES, "quantity")
     is_pool = isinstance(combo.charge, Pool)
-    while True:  # the walk of ratecard.rating.tiers, in integers
+    while True:  # the walk of ratecard.prices.tiers, in integers
         tier = next(i for i, b in enumerate(bounds) if b is None or counted < b)
         bound = bounds[tier]
         room = remaining if bound is None else min(remaining, bound - counted)

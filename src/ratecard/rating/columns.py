@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from ratecard.errors import RatingError
 from ratecard.money import EXACT_QUANTIZE, D
-from ratecard.usage.metered import Usage
+from ratecard.prices.metered import Usage
 
 #: Quantities are integers of 10**-QUANTITY_PLACES units (micro-units).
 QUANTITY_PLACES = 6

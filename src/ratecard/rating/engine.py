@@ -17,10 +17,10 @@ from decimal import Decimal
 from ratecard.catalog.model import Catalog
 from ratecard.errors import NoPriceError
 from ratecard.money import total
-from ratecard.rating.models.base import Price, fee_part
-from ratecard.rating.models.pooled import Pool
-from ratecard.rating.parts import Kind, Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, fee_part
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.pooled import Pool
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ what the reference kernel (:func:`ratecard.rating.engine.rate`) gives for the sa
   package and spend limits depend on the whole month anyway).
 
 Money: parts carry precise amounts (never rounded); lines are rounded once each by
-:func:`ratecard.billing.invoice.assemble_lines`. Deduplication of event ids is the store's
+:func:`ratecard.rating.lines.assemble_lines`. Deduplication of event ids is the store's
 job: adding the same usage twice counts it twice.
 """
 
@@ -29,17 +29,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from ratecard.billing.invoice import Line, assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
 from ratecard.errors import NoPriceError
 from ratecard.money import EXACT, ZERO, add
+from ratecard.periods import Month
+from ratecard.prices.base import Price
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
+from ratecard.prices.pooled import Pool
+from ratecard.prices.tiers import tier_of
 from ratecard.rating.engine import Unpriced, spend_limits
-from ratecard.rating.models.base import Price
-from ratecard.rating.models.pooled import Pool
-from ratecard.rating.parts import Part
-from ratecard.rating.tiers import tier_of
-from ratecard.usage.metered import Usage
+from ratecard.rating.lines import Line, assemble_lines
 
 OrderKey = tuple[int, datetime, str, str]
 

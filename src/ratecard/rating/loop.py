@@ -60,7 +60,7 @@ def _walk(
     each piece to ``out[base + tier]``: units, and the piece counted in column 1 (pieces in
     its low 32 bits, fractional pieces in its high bits: one 16-byte cell per line part).
 
-    The walk of :func:`ratecard.rating.tiers.walk` in integers: a piece fills its tier up to
+    The walk of :func:`ratecard.prices.tiers.walk` in integers: a piece fills its tier up to
     the bound; a zero quantity is one empty piece in the tier of ``before``.
     """
     counted = before

@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
+from ratecard.periods import Month
 from ratecard.rating.batch import rate_frame
 from ratecard.scale.layout import month_buckets
 from ratecard.scale.output import (

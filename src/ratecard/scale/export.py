@@ -30,8 +30,8 @@ from pathlib import Path
 import polars as pl
 
 from ratecard.accounts import billing_accounts
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
+from ratecard.periods import Month
 from ratecard.rating.columns import usages_to_frame, write_parquet
 from ratecard.scale.layout import bucket_name, bucket_of, check_buckets, month_dir, part_name
 from ratecard.service.invoices import load_events

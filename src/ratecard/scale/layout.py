@@ -19,8 +19,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ratecard.billing.periods import Month
 from ratecard.errors import ConfigError
+from ratecard.periods import Month
 from ratecard.rating.columns import write_parquet
 
 #: Buckets per month unless told otherwise: enough for 16 parallel tasks, few empty files for

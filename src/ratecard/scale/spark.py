@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
-from ratecard.billing.periods import Month
 from ratecard.catalog.model import Catalog
 from ratecard.errors import ConfigError, RatecardError, RatingError
 from ratecard.money import minor_units
+from ratecard.periods import Month
 from ratecard.rating.batch import rate_rows
 from ratecard.rating.columns import AMOUNT_COLUMN, SCHEMA
 from ratecard.rating.rows import frame_rows

@@ -17,9 +17,9 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
 from ratecard.errors import RatecardError
+from ratecard.periods import Month
 from ratecard.scale.spark import month_sources, rate_spark, start_session
 
 

@@ -40,18 +40,18 @@ import polars as pl
 
 from ratecard.accounts import Account, billing_accounts
 from ratecard.billing import coverage
+from ratecard.billing.adjustments import Doc
 from ratecard.billing.document import InvoiceDocument, ShareDocument, line_document
-from ratecard.billing.invoice import Line
 from ratecard.billing.monthly import bill_month
-from ratecard.billing.periods import Month
 from ratecard.billing.serialize import document_to_dict, invoice_to_dict, render_json
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import RatecardError, RatingError
 from ratecard.flex.history import FlexInstance
 from ratecard.money import D, round_money, total
+from ratecard.periods import Month
 from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import CATEGORICAL, QUANTITY_PLACES, SCHEMA
-from ratecard.service.adjustments import Doc
+from ratecard.rating.lines import Line
 from ratecard.service.invoices import Generated, _store, existed, load_events
 from ratecard.service.settings import Settings
 from ratecard.store import bulk

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import load_catalog
 from ratecard.deflex.checklist import checklist as compute_checklist
 from ratecard.deflex.resources import AccountResources, parse_resources, without_flex_workspace
@@ -34,6 +33,7 @@ from ratecard.deflex.workflow import reject as reject_step
 from ratecard.deflex.workflow import withdraw as withdraw_step
 from ratecard.errors import DeflexRefused, NotFoundError, PermissionDenied
 from ratecard.flex.seats import next_cycle_seats
+from ratecard.periods import Month
 from ratecard.service.invoices import load_events
 from ratecard.service.settings import Settings
 from ratecard.service.support import is_support_user

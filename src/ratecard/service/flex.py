@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ratecard.accounts import Account
-from ratecard.billing.periods import Month
+from ratecard.billing.advisor import compare as compare_options
+from ratecard.billing.advisor import option_json
 from ratecard.catalog import Catalog, load_catalog
+from ratecard.catalog.flex import PLAN_IDS, FlexSettings
 from ratecard.errors import NotFoundError, RatecardError
-from ratecard.flex.advisor import compare as compare_options
-from ratecard.flex.advisor import option_json
 from ratecard.flex.history import (
     FlexInstance,
     apply_flex_change,
@@ -24,7 +24,7 @@ from ratecard.flex.history import (
     no_plan_possible,
 )
 from ratecard.flex.rules import Refusal
-from ratecard.flex.schema import PLAN_IDS, FlexSettings
+from ratecard.periods import Month
 from ratecard.service.deflex import forget_workers
 from ratecard.service.ingest import Outcome, ingest_batch
 from ratecard.service.invoices import load_events

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import ConflictError, EventError, Problem
+from ratecard.periods import Month
 from ratecard.service import triggers
 from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying

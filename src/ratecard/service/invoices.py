@@ -3,7 +3,7 @@
 The service loads plain values (accounts, events parsed from their stored canonical JSON),
 calls the pure month pipeline :func:`ratecard.billing.monthly.bill_month`, and stores the
 invoice JSON exactly as :func:`ratecard.billing.serialize.invoice_to_dict` produced it, plus
-adjustment lines for late events of finalized months (:mod:`ratecard.service.adjustments`).
+adjustment lines for late events of finalized months (:mod:`ratecard.billing.adjustments`).
 One billing account's open draft is rated incrementally instead, from its live month
 (:mod:`ratecard.service.live`), where that month can be: the same document either way.
 Regenerating a draft from the same data gives the identical document; a finalized document is
@@ -20,19 +20,19 @@ from typing import Any
 
 from ratecard.accounts import Account
 from ratecard.billing import coverage
-from ratecard.billing.invoice import assemble_invoice
-from ratecard.billing.monthly import bill_month, invoice_members
-from ratecard.billing.periods import Month
-from ratecard.billing.serialize import invoice_to_dict
-from ratecard.catalog import Catalog, load_catalog
-from ratecard.errors import NotFoundError, StateError
-from ratecard.money import D
-from ratecard.service.adjustments import (
+from ratecard.billing.adjustments import (
     Doc,
     adjustment_lines,
     lines_for,
     with_adjustments,
 )
+from ratecard.billing.invoice import assemble_invoice
+from ratecard.billing.monthly import bill_month, invoice_members
+from ratecard.billing.serialize import invoice_to_dict
+from ratecard.catalog import Catalog, load_catalog
+from ratecard.errors import NotFoundError, StateError
+from ratecard.money import D
+from ratecard.periods import Month
 from ratecard.service.live import live_months
 from ratecard.service.settings import LatePolicy, Settings
 from ratecard.store.database import Database, retrying
@@ -274,10 +274,10 @@ def _adjusted(
 
     An earlier month's late events are the events bearing on it that no finalized invoice
     bills. They are priced after everything the month's finalized invoices bill (a later
-    :attr:`~ratecard.usage.metered.Usage.phase`), so they take the tier position the month had
+    :attr:`~ratecard.prices.metered.Usage.phase`), so they take the tier position the month had
     reached when it was finalized and nothing already billed is re-priced: the adjustment is
     the month rated with them minus the month rated without them, line by line, for the
-    invoice and for each account of its breakdown (see :mod:`ratecard.service.adjustments`).
+    invoice and for each account of its breakdown (see :mod:`ratecard.billing.adjustments`).
     """
     owner = doc["account"]
     members = _members(accounts, owner)

@@ -27,15 +27,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog
 from ratecard.errors import NoPriceError
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
 from ratecard.rating.live import LiveRater
-from ratecard.rating.parts import Part
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork
 from ratecard.usage.events import Event, NumberPurchased, NumberReleased, parse_event
-from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
 _LIMIT = 256  # (members, month) entries kept per database; the least recently used go first

@@ -34,10 +34,10 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import NotFoundError, RatecardError
 from ratecard.money import D
+from ratecard.periods import Month
 from ratecard.service.settings import Settings
 from ratecard.service.usage_records import (
     SUMMARY_CATEGORIES,

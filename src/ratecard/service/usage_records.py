@@ -10,7 +10,7 @@ How a period is priced, exactly
 Rating is monthly, pooled and chronological (SPEC section 4): the price of one event depends on
 everything before it in its month. So each calendar month a period touches is rated with the
 very functions invoices use (:func:`~ratecard.usage.normalize.normalize`,
-:func:`~ratecard.rating.engine.rate`, :func:`~ratecard.billing.invoice.assemble_lines`) on the
+:func:`~ratecard.rating.engine.rate`, :func:`~ratecard.rating.lines.assemble_lines`) on the
 same stored events, and the month is cut into periods by **cumulative rating**: the exact,
 unrounded amount of a category up to an instant ``t`` is the rating of the month's usage before
 ``t``; a period ``[a, b)`` inside the month is charged ``amount(b) - amount(a)``. Because rating
@@ -59,20 +59,20 @@ from decimal import Decimal
 
 from ratecard.accounts import Account, billing_accounts
 from ratecard.billing import coverage
-from ratecard.billing.invoice import assemble_lines
-from ratecard.billing.periods import Month
 from ratecard.catalog import Catalog
 from ratecard.errors import NotFoundError
 from ratecard.flex.billing import apply_flex
 from ratecard.money import ZERO, add, places, plain, total
+from ratecard.periods import Month
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
 from ratecard.rating.engine import rate
-from ratecard.rating.parts import Part
+from ratecard.rating.lines import assemble_lines
 from ratecard.service.invoices import load_events, stored_events
 from ratecard.service.live import live_months
 from ratecard.store.database import Database
 from ratecard.store.unit_of_work import UnitOfWork, load_instances
 from ratecard.usage.events import Event
-from ratecard.usage.metered import Usage
 from ratecard.usage.normalize import normalize
 
 TOTAL_PRICE = "totalprice"

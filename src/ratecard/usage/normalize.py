@@ -10,7 +10,7 @@ Each type's category and quantity come from the one table of
 * ``message``: segments, by direction and channel (``sms-outbound``, ``sms-outbound-tollfree``,
   ``sms-outbound-shortcode``, ...); an MMS (``channel = "mms"``) is ``mms-<direction>``.
 * ``number_purchased`` / ``number_released``: one monthly charge per anniversary (see
-  :mod:`ratecard.billing.anniversary`), ``phonenumbers-<type>``.
+  :mod:`ratecard.periods`), ``phonenumbers-<type>``.
 * ``taskrouter_task`` / ``studio_engagement``: one unit each; ``usage``: as sent.
 
 Flex seat and session events are not metered here: seats are counted per plan by
@@ -23,12 +23,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
-from ratecard.billing.anniversary import charge_times
 from ratecard.catalog.schema import Category
 from ratecard.errors import EventError, Problem
 from ratecard.money import D, quotient
+from ratecard.periods import charge_times
+from ratecard.prices.metered import Usage
 from ratecard.usage.events import Event, NumberPurchased, NumberReleased
-from ratecard.usage.metered import Usage
 from ratecard.usage.metering import (
     DEFAULT_INCREMENT_SECONDS,
     METERS,

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ratecard.api.deps import Context
-from ratecard.billing.periods import Month
 from ratecard.billing.serialize import invoices_to_csv
 from ratecard.errors import NotFoundError
+from ratecard.periods import Month
 from ratecard.service import invoices as invoice_service
 from ratecard.service.usage_records import Query, money_text, usage_records
 from ratecard.store.unit_of_work import UnitOfWork

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ratecard.api.deps import Principal, tree
-from ratecard.billing.periods import Month
 from ratecard.deflex.workflow import BILLING_CHANGE_ROWS
 from ratecard.errors import (
     DeflexRefused,
@@ -21,6 +20,7 @@ from ratecard.errors import (
     PlanChangeRefusedError,
     RatecardError,
 )
+from ratecard.periods import Month
 from ratecard.service import deflex as deflex_service
 from ratecard.service import flex as flex_service
 from ratecard.web.deps import AccountViewer, ConsoleRoute, Form, Viewer, render

@@ -18,9 +18,9 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
-from ratecard.billing.periods import Month
 from ratecard.money import ZERO, total
-from ratecard.rating.models.pooled import Pool
+from ratecard.periods import Month
+from ratecard.prices.pooled import Pool
 from ratecard.service.usage_records import Record
 
 FORECAST_RULE = (

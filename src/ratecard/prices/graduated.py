@@ -19,13 +19,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
 from ratecard.money import add, mul, plain, total
-from ratecard.rating.models.base import Price, Tier, Tiered, fee_part, usage_part
-from ratecard.rating.parts import Kind, Part
-from ratecard.rating.tiers import blocks, walk
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, Tier, Tiered, fee_part, usage_part
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.tiers import blocks, walk
 
 if TYPE_CHECKING:
-    from ratecard.rating.models.graduated_percentage import GraduatedPercentagePrice
+    from ratecard.prices.graduated_percentage import GraduatedPercentagePrice
 
 
 class GraduatedPrice(Tiered, Price):

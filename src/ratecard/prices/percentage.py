@@ -29,9 +29,9 @@ from pydantic import model_validator
 
 from ratecard.errors import RatingError
 from ratecard.money import EXACT, ZERO, add, mul
-from ratecard.rating.models.base import Price, Rate, Units, usage_part
-from ratecard.rating.parts import Kind, Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, Rate, Units, usage_part
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
 
 
 def carried_amount(usage: Usage) -> Decimal:

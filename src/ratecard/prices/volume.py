@@ -28,12 +28,12 @@ from decimal import Decimal
 from typing import Literal
 
 from ratecard.money import plain, total
-from ratecard.rating.models.base import Price, Tiered, fee_part, usage_part
-from ratecard.rating.models.graduated import block_part
-from ratecard.rating.models.percentage import carried_amount
-from ratecard.rating.parts import Kind, Part
-from ratecard.rating.tiers import tier_holding
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, Tiered, fee_part, usage_part
+from ratecard.prices.graduated import block_part
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.percentage import carried_amount
+from ratecard.prices.tiers import tier_holding
 
 TierBy = Literal["quantity", "peak", "events", "amount"]
 

@@ -20,14 +20,14 @@ from typing import Any
 from ratecard.accounts import Account
 from ratecard.billing.invoice import Invoice
 from ratecard.billing.monthly import bill_month
-from ratecard.billing.periods import Month
+from ratecard.catalog.flex import PLAN_IDS, FlexSettings
 from ratecard.catalog.model import Catalog
 from ratecard.errors import RatecardError
 from ratecard.flex.history import FlexInstance, PlanPeriod, Segment, check_change
 from ratecard.flex.rules import Refusal
-from ratecard.flex.schema import PLAN_IDS, FlexSettings
 from ratecard.flex.seats import seat_charge
 from ratecard.money import round_money, total
+from ratecard.periods import Month
 from ratecard.usage.events import Event
 
 STANDARD = "standard"

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from ratecard.rating.models.base import Price, Tiered
-from ratecard.rating.models.graduated import graduated_parts
-from ratecard.rating.models.percentage import carried_amount
-from ratecard.rating.parts import Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, Tiered
+from ratecard.prices.graduated import graduated_parts
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
+from ratecard.prices.percentage import carried_amount
 
 
 class GraduatedPercentagePrice(Tiered, Price):

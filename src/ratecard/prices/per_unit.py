@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from ratecard.rating.models.base import Price, Rate, usage_part
-from ratecard.rating.parts import Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, Rate, usage_part
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
 
 
 class PerUnitPrice(Price):

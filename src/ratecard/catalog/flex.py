@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ratecard.rating.models.base import Units
+from ratecard.prices.base import Units
 
 PlanId = Literal["named-user", "active-user-hours", "user-usage"]
 PLAN_IDS: tuple[str, ...] = ("named-user", "active-user-hours", "user-usage")

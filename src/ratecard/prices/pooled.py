@@ -16,10 +16,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ratecard.money import add
-from ratecard.rating.models.base import Rate, Units, usage_part
-from ratecard.rating.parts import Part
-from ratecard.rating.tiers import check_bounds, tier_label, walk
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Rate, Units, usage_part
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Part
+from ratecard.prices.tiers import check_bounds, tier_label, walk
 
 
 class PoolTier(BaseModel):

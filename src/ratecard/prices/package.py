@@ -13,9 +13,9 @@ from typing import Literal
 from pydantic import field_validator
 
 from ratecard.money import EXACT_QUANTIZE, mul, plain, total
-from ratecard.rating.models.base import Price, Rate, Units
-from ratecard.rating.parts import Kind, Part
-from ratecard.usage.metered import Usage
+from ratecard.prices.base import Price, Rate, Units
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
 
 
 class PackagePrice(Price):

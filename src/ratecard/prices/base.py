@@ -16,9 +16,9 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ratecard.money import MAX_RATE_PLACES, mul, non_negative
-from ratecard.rating.parts import Kind, Part
-from ratecard.rating.tiers import check_bounds, tier_label
-from ratecard.usage.metered import Usage
+from ratecard.prices.metered import Usage
+from ratecard.prices.parts import Kind, Part
+from ratecard.prices.tiers import check_bounds, tier_label
 
 
 def _rate(value: object) -> Decimal:

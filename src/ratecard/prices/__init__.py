@@ -1,0 +1,1 @@
+"""ratecard.prices: what a price is and what it charges for a quantity."""

@@ -1,1 +1,0 @@
-"""ratecard.rating.models."""
