@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime
 
 from ratecard.accounts import ACCOUNT_SID, Account
 from ratecard.errors import NotFoundError, StateError
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.service.ports import Store
+from ratecard.store.database import retrying
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -38,7 +38,7 @@ def token_matches(token: str, stored: str) -> bool:
 
 
 def create_account(
-    db: Database,
+    db: Store,
     name: str,
     parent: str | None = None,
     created: date | None = None,
@@ -66,7 +66,7 @@ def create_account(
     token_hash = hash_token(token)
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             if parent is not None:
                 owner = uow.accounts.get(parent)
                 if owner is None:
@@ -85,18 +85,18 @@ def create_account(
     return account, token
 
 
-def list_accounts(db: Database) -> list[Account]:
-    with UnitOfWork(db) as uow:
+def list_accounts(db: Store) -> list[Account]:
+    with db.unit_of_work() as uow:
         return uow.accounts.list()
 
 
-def rotate_token(db: Database, sid: str) -> str:
+def rotate_token(db: Store, sid: str) -> str:
     """Give account ``sid`` a new auth token; return it (shown once). The old one stops working."""
     token = secrets.token_hex(16)
     token_hash = hash_token(token)
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             if not uow.accounts.set_token_hash(sid, token_hash):
                 raise NotFoundError(f"account {sid} does not exist")
             uow.commit()
@@ -105,9 +105,9 @@ def rotate_token(db: Database, sid: str) -> str:
     return token
 
 
-def get_account(db: Database, sid: str) -> Account:
+def get_account(db: Store, sid: str) -> Account:
     """The stored account ``sid``; NotFoundError when there is none."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         found = uow.accounts.get(sid)
     if found is None:
         raise NotFoundError(f"account {sid} does not exist")

@@ -25,7 +25,10 @@ import polars as pl
 from sqlalchemy import Table, insert, select, text
 
 from ratecard.billing import coverage
-from ratecard.store.repositories import SPAN_TYPES, copy_text
+from ratecard.errors import StoreError
+from ratecard.service import ports
+from ratecard.service.ports import SPAN_TYPES
+from ratecard.store.repositories import copy_text
 from ratecard.store.tables import InvoiceLineRow, InvoiceRow
 from ratecard.store.unit_of_work import UnitOfWork
 
@@ -45,6 +48,18 @@ USAGE_COLUMNS: dict[str, pl.DataType] = {
     "amount": pl.String(),
 }
 _SEPARATOR = "\x01"
+
+
+def require_sql(uow: ports.UnitOfWork, purpose: str = "the month close") -> UnitOfWork:
+    """``uow`` as the SQL unit of work the bulk paths read and write through; a
+    :class:`~ratecard.errors.StoreError` naming the stores they need for any other (the
+    in-memory store has no SQL to run them on)."""
+    if isinstance(uow, UnitOfWork):
+        return uow
+    raise StoreError(
+        f"{purpose} reads and writes in bulk with SQL: it needs a SQLite or PostgreSQL "
+        f"database (ratecard.store.database.Database), not the {uow.dialect!r} store"
+    )
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ratecard.errors import StoreError
+from ratecard.store.unit_of_work import UnitOfWork
 
 URL_VARIABLE = "RATECARD_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -96,6 +97,11 @@ class Database:
 
     def session(self) -> Session:
         return self.sessions()
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work on this database (the services' port
+        :class:`ratecard.service.ports.Store`)."""
+        return UnitOfWork(self)
 
     def upgrade(self) -> str:
         """Bring the schema to the newest migration; return its revision."""

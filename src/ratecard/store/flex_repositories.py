@@ -4,13 +4,13 @@ users and deflexification requests. Plain values in and out; the unit of work co
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ratecard.flex.history import FlexInstance, PlanPeriod
+from ratecard.service.ports import StoredRequest
 from ratecard.store.tables import (
     AccountResourcesRow,
     DeflexRequestRow,
@@ -112,17 +112,6 @@ class SupportRepository:
 
     def names(self) -> list[str]:
         return list(self.session.scalars(select(SupportUserRow.name).order_by(SupportUserRow.name)))
-
-
-@dataclass(frozen=True)
-class StoredRequest:
-    """A stored deflexification request: its id, account and JSON record."""
-
-    id: int
-    account: str
-    status: str
-    effective: datetime | None
-    document: str
 
 
 class DeflexRepository:

@@ -2,7 +2,8 @@
 
 Rows cross this boundary as plain values (:class:`~ratecard.accounts.Account`, canonical event
 JSON, :class:`StoredInvoice`), never as ORM objects, so the service and the core stay free of
-the database.
+the database. The repositories implement the services' ports (:mod:`ratecard.service.ports`,
+whose values they take and return; ``StoredInvoice`` and ``LineValues`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import psycopg
@@ -33,60 +32,12 @@ from sqlalchemy.orm import Session
 
 from ratecard.accounts import Account
 from ratecard.billing import coverage
-from ratecard.billing.coverage import Coverage, Ranges
+from ratecard.billing.coverage import Ranges
+from ratecard.service.ports import HISTORY_TYPES, SPAN_TYPES, LineValues, StoredInvoice
 from ratecard.store.tables import AccountRow, EventRow, InvoiceLineRow, InvoiceRow
 from ratecard.usage.events import NewEvent
 
-#: Event types whose history before a month changes the month's charges: number purchases
-#: (anniversaries), Flex provisioning and workers (who holds a seat at the month's start), and
-#: activity sessions (one may start before the month; free hours count earlier months).
-HISTORY_TYPES = (
-    "number_purchased",
-    "number_released",
-    "flex_user_provisioned",
-    "flex_user_deprovisioned",
-    "worker_created",
-    "worker_deleted",
-    "flex_activity",
-)
-#: Event types whose own time may fall after the month they bear on (a session reported at
-#: its end, after the month closed).
-SPAN_TYPES = ("flex_activity",)
 _KEY_CHUNK = 500
-
-
-@dataclass(frozen=True)
-class StoredInvoice:
-    """An invoice as stored: its JSON document (text, exactly as produced) and lifecycle."""
-
-    id: int
-    account: str
-    month: str
-    status: str
-    document: str
-    through_seq: int
-    basis: str
-    generated_at: datetime
-    finalized_at: datetime | None
-    voided_at: datetime | None
-    coverage: Coverage = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LineValues:
-    """The columns of one stored invoice line (money exact; ``amount`` already rounded)."""
-
-    account: str | None
-    category: str
-    kind: str
-    pool: str | None
-    tier: str | None
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal | None
-    precise_amount: Decimal
-    amount: Decimal
-    original_month: str | None
 
 
 def _account(row: AccountRow) -> Account:
