@@ -10,8 +10,9 @@ It answers as the SQL store does for everything the services rely on, and the co
   released on leaving it), as every SQLite transaction takes the write lock at BEGIN: the
   ingestion freeze and claim need nothing more.
 * **Same order, same numbers.** Listings come in the SQL store's ``ORDER BY``; event ``seq``,
-  invoice and request ids count up from 1 in the order written, and numbers of a rolled-back
-  unit of work are given out again (as SQLite's rowids are).
+  invoice and request ids count up from 1 in the order written. Numbers of a rolled-back
+  unit of work are given out again, as SQLite's rowids are (PostgreSQL's sequences skip
+  them): the contract is only that a new number is above every stored one.
 * **Same errors.** What the SQL schema refuses is refused with the same
   :mod:`ratecard.errors` classes the SQL repositories raise: a duplicate account sid, support
   user or open invoice of a month is a :class:`~ratecard.errors.StateError`; a record naming an
