@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from ratecard.accounts import ACCOUNT_SID, Account
@@ -105,10 +106,33 @@ def rotate_token(db: Store, sid: str) -> str:
     return token
 
 
+def find_account(db: Store, sid: str) -> Account | None:
+    """The stored account ``sid``, or None."""
+    with db.unit_of_work() as uow:
+        return uow.accounts.get(sid)
+
+
+def subaccounts(db: Store, sid: str) -> list[Account]:
+    """The subaccounts of ``sid``, in the order of :func:`list_accounts`."""
+    return [account for account in list_accounts(db) if account.parent == sid]
+
+
+def parents(db: Store, sids: Iterable[str]) -> dict[str, str | None]:
+    """Each stored account among ``sids`` with its parent (None for a parent account)."""
+    with db.unit_of_work() as uow:
+        return uow.accounts.parents(sids)
+
+
+def stored_token_hash(db: Store, sid: str) -> str | None:
+    """The hash of account ``sid``'s auth token (None: no such account), for a caller that
+    checks tokens itself (the API caches verified pairs)."""
+    with db.unit_of_work() as uow:
+        return uow.accounts.token_hash(sid)
+
+
 def get_account(db: Store, sid: str) -> Account:
     """The stored account ``sid``; NotFoundError when there is none."""
-    with db.unit_of_work() as uow:
-        found = uow.accounts.get(sid)
+    found = find_account(db, sid)
     if found is None:
         raise NotFoundError(f"account {sid} does not exist")
     return found

@@ -38,10 +38,16 @@ def add_support_user(db: Store, name: str, now: datetime | None = None) -> str:
     return token
 
 
+def stored_token_hash(db: Store, name: str) -> str | None:
+    """The hash of support user ``name``'s token (None: no such user), for a caller that
+    checks tokens itself (the API caches verified pairs)."""
+    with db.unit_of_work() as uow:
+        return uow.support.token_hash(name)
+
+
 def is_support_user(db: Store, name: str) -> bool:
     """Whether ``name`` is a registered support user."""
-    with db.unit_of_work() as uow:
-        return uow.support.token_hash(name) is not None
+    return stored_token_hash(db, name) is not None
 
 
 def require_support_user(db: Store, name: str) -> None:
@@ -55,8 +61,7 @@ def require_support_user(db: Store, name: str) -> None:
 
 def authenticate(db: Store, name: str, token: str) -> bool:
     """Whether ``token`` is support user ``name``'s token (constant-time comparison)."""
-    with db.unit_of_work() as uow:
-        stored = uow.support.token_hash(name)
+    stored = stored_token_hash(db, name)
     return stored is not None and token_matches(token, stored)
 
 
