@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ratecard.billing.periods import Month
+from ratecard import Month
 from ratecard.errors import EventError, NotFoundError
 from ratecard.service import invoices
 from ratecard.service.accounts import create_account, list_accounts

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from ratecard import Month
 from ratecard.accounts import Account
-from ratecard.billing.periods import Month
 from ratecard.errors import NotFoundError, StateError, StoreError
 from ratecard.flex.history import FlexInstance, PlanPeriod
 from ratecard.service import close
