@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from ratecard.book import load_book
+from ratecard.service.accounts import create_account
+from ratecard.service.ports import Store
 
 # CI runs the property tests derandomized (the same examples every run, so a red build always
 # reproduces); developers' runs keep exploring new examples.
@@ -89,3 +94,30 @@ def receiver() -> Iterator[Receiver]:
     found = Receiver()
     yield found
     found.close()
+
+
+def _store_book_accounts(db: Store, book: str) -> None:
+    loaded = load_book(EXAMPLES / book / "book.toml")
+    for account in sorted(loaded.accounts, key=lambda a: a.parent is not None):
+        create_account(
+            db,
+            account.name,
+            account.parent,
+            account.created,
+            account.created_with_flex,
+            sid=account.sid,
+        )
+
+
+@pytest.fixture
+def store_book_accounts() -> Callable[[Store, str], None]:
+    """Store the accounts of an example book under their own sids (parents first), in the
+    ``db`` of the test's folder (a database in tests/storage, in memory in tests/service)."""
+    return _store_book_accounts
+
+
+@pytest.fixture
+def account(db: Store) -> str:
+    """A stored parent account's sid."""
+    created, _ = create_account(db, "Test", None, date(2025, 1, 1))
+    return created.sid

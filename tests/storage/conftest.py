@@ -2,28 +2,26 @@
 
 PostgreSQL is required: when it cannot be reached the tests ERROR (never skip). Each test
 session creates its own database ``ratecard_test_<hex>`` through the ``postgres`` maintenance
-database and drops it at the end, so concurrent test runs never collide.
+database and drops it at the end, so concurrent test runs never collide. The fixtures
+``store_book_accounts`` and ``account`` (tests/conftest.py) work on these ``db`` as on the
+in-memory store of tests/service.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from ratecard.book import load_book
-from ratecard.service.accounts import create_account
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
 from ratecard.store.tables import Base
 
 PG_SERVER = os.environ.get("RATECARD_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="session")
@@ -82,29 +80,3 @@ def db(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def settings(db_url: str) -> Settings:
     return Settings(database_url=db_url)
-
-
-def _store_book_accounts(db: Database, book: str) -> None:
-    loaded = load_book(EXAMPLES / book / "book.toml")
-    for account in sorted(loaded.accounts, key=lambda a: a.parent is not None):
-        create_account(
-            db,
-            account.name,
-            account.parent,
-            account.created,
-            account.created_with_flex,
-            sid=account.sid,
-        )
-
-
-@pytest.fixture
-def store_book_accounts() -> Callable[[Database, str], None]:
-    """Store the accounts of an example book under their own sids (parents first)."""
-    return _store_book_accounts
-
-
-@pytest.fixture
-def account(db: Database) -> str:
-    """A stored parent account's sid."""
-    created, _ = create_account(db, "Test", None, date(2025, 1, 1))
-    return created.sid

@@ -14,7 +14,6 @@ from ratecard.api.deps import AccountCaller, Ctx, reachable
 from ratecard.api.errors import responses
 from ratecard.errors import NotFoundError
 from ratecard.service import accounts as account_service
-from ratecard.store.unit_of_work import UnitOfWork
 from ratecard.usage.events import CONTROL_CHARACTER
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=responses())
@@ -52,8 +51,7 @@ def account_json(account: Account) -> dict[str, Any]:
 
 
 def _subaccounts(ctx: Ctx, sid: str) -> list[Account]:
-    with UnitOfWork(ctx.db) as uow:
-        return [a for a in uow.accounts.list() if a.parent == sid]
+    return account_service.subaccounts(ctx.db, sid)
 
 
 @router.get("/{sid}", summary="An account, with its subaccounts' sids")

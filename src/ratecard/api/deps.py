@@ -29,11 +29,12 @@ from ratecard.api.errors import ApiError, unauthorized
 from ratecard.api.throttle import AuthThrottle
 from ratecard.catalog import Catalog
 from ratecard.errors import NotFoundError
+from ratecard.service import accounts as account_service
+from ratecard.service import support as support_service
 from ratecard.service.accounts import hash_token, token_matches
 from ratecard.service.settings import Settings
 from ratecard.service.support import NAME
 from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork
 
 _DUMMY_HASH = hash_token("not-a-token")
 _CACHE_LIMIT = 1024
@@ -111,16 +112,14 @@ def _matches(ctx: Context, token: str, stored: str | None, check: bool = True) -
 def authenticate(ctx: Context, user: str, secret: str, check: bool = True) -> Principal | None:
     """The principal these credentials belong to, or None (``check``: see :func:`_matches`)."""
     if user.startswith("AC"):
-        with UnitOfWork(ctx.db) as uow:
-            stored = uow.accounts.token_hash(user) if len(user) <= 34 else None
+        stored = account_service.stored_token_hash(ctx.db, user) if len(user) <= 34 else None
         return Principal("account", user) if _matches(ctx, secret, stored, check) else None
     return _support(ctx, user, secret, check)
 
 
 def _support(ctx: Context, name: str, secret: str, check: bool) -> Principal | None:
     """Support users authenticate with their name and token (the same hashing as accounts)."""
-    with UnitOfWork(ctx.db) as uow:
-        stored = uow.support.token_hash(name) if NAME.match(name) else None
+    stored = support_service.stored_token_hash(ctx.db, name) if NAME.match(name) else None
     return Principal("support", name) if _matches(ctx, secret, stored, check) else None
 
 
@@ -165,8 +164,7 @@ SupportCaller = Annotated[Principal, Depends(support_caller)]
 
 def reachable(ctx: Context, who: Principal, sid: str) -> Account:
     """Account ``sid`` if ``who`` may see it (itself or its subaccount); else 404."""
-    with UnitOfWork(ctx.db) as uow:
-        account = uow.accounts.get(sid) if len(sid) <= 34 else None
+    account = account_service.find_account(ctx.db, sid) if len(sid) <= 34 else None
     if account is None or who.kind != "account" or who.name not in (sid, account.parent):
         raise NotFoundError(f"account {sid} does not exist")
     return account
@@ -174,6 +172,5 @@ def reachable(ctx: Context, who: Principal, sid: str) -> Account:
 
 def tree(ctx: Context, who: Principal) -> set[str]:
     """The sids ``who`` may act on: its account and that account's subaccounts."""
-    with UnitOfWork(ctx.db) as uow:
-        accounts = uow.accounts.list()
+    accounts = account_service.list_accounts(ctx.db)
     return {a.sid for a in accounts if who.name in (a.sid, a.parent)}

@@ -24,8 +24,8 @@ from ratecard.api.deps import AccountCaller, Context, Ctx, Principal
 from ratecard.api.errors import invalid, responses
 from ratecard.catalog import Catalog
 from ratecard.errors import EventError, Problem
+from ratecard.service import accounts as account_service
 from ratecard.service.ingest import Outcome, ingest_new, ingest_valid, validate
-from ratecard.store.unit_of_work import UnitOfWork
 from ratecard.usage.events import Event, TimeWindow
 from ratecard.usage.fastpath import decode_batch
 
@@ -77,8 +77,7 @@ def _events(payload: Any) -> list[Any]:
 def _parents(ctx: Context, sids: set[Any]) -> dict[str, str | None]:
     """Each stored account among ``sids``, with its parent (one read per request)."""
     wanted = [s for s in sids if isinstance(s, str) and len(s) <= 34]
-    with UnitOfWork(ctx.db) as uow:
-        return uow.accounts.parents(wanted)
+    return account_service.parents(ctx.db, wanted)
 
 
 def _check(

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from ratecard.accounts import ACCOUNT_SID, Account
 from ratecard.errors import NotFoundError, StateError
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.service.ports import Store
+from ratecard.store.database import retrying
 
 _N, _R, _P = 2**14, 8, 1
 
@@ -38,7 +39,7 @@ def token_matches(token: str, stored: str) -> bool:
 
 
 def create_account(
-    db: Database,
+    db: Store,
     name: str,
     parent: str | None = None,
     created: date | None = None,
@@ -66,7 +67,7 @@ def create_account(
     token_hash = hash_token(token)
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             if parent is not None:
                 owner = uow.accounts.get(parent)
                 if owner is None:
@@ -85,18 +86,18 @@ def create_account(
     return account, token
 
 
-def list_accounts(db: Database) -> list[Account]:
-    with UnitOfWork(db) as uow:
+def list_accounts(db: Store) -> list[Account]:
+    with db.unit_of_work() as uow:
         return uow.accounts.list()
 
 
-def rotate_token(db: Database, sid: str) -> str:
+def rotate_token(db: Store, sid: str) -> str:
     """Give account ``sid`` a new auth token; return it (shown once). The old one stops working."""
     token = secrets.token_hex(16)
     token_hash = hash_token(token)
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             if not uow.accounts.set_token_hash(sid, token_hash):
                 raise NotFoundError(f"account {sid} does not exist")
             uow.commit()
@@ -105,10 +106,33 @@ def rotate_token(db: Database, sid: str) -> str:
     return token
 
 
-def get_account(db: Database, sid: str) -> Account:
+def find_account(db: Store, sid: str) -> Account | None:
+    """The stored account ``sid``, or None."""
+    with db.unit_of_work() as uow:
+        return uow.accounts.get(sid)
+
+
+def subaccounts(db: Store, sid: str) -> list[Account]:
+    """The subaccounts of ``sid``, in the order of :func:`list_accounts`."""
+    return [account for account in list_accounts(db) if account.parent == sid]
+
+
+def parents(db: Store, sids: Iterable[str]) -> dict[str, str | None]:
+    """Each stored account among ``sids`` with its parent (None for a parent account)."""
+    with db.unit_of_work() as uow:
+        return uow.accounts.parents(sids)
+
+
+def stored_token_hash(db: Store, sid: str) -> str | None:
+    """The hash of account ``sid``'s auth token (None: no such account), for a caller that
+    checks tokens itself (the API caches verified pairs)."""
+    with db.unit_of_work() as uow:
+        return uow.accounts.token_hash(sid)
+
+
+def get_account(db: Store, sid: str) -> Account:
     """The stored account ``sid``; NotFoundError when there is none."""
-    with UnitOfWork(db) as uow:
-        found = uow.accounts.get(sid)
+    found = find_account(db, sid)
     if found is None:
         raise NotFoundError(f"account {sid} does not exist")
     return found

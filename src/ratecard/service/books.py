@@ -26,9 +26,9 @@ from ratecard.deflex.workflow import AuditEntry, DeflexRequest
 from ratecard.errors import ConflictError, EventError, StateError
 from ratecard.service.accounts import hash_token
 from ratecard.service.ingest import store_events
+from ratecard.service.ports import Store, UnitOfWork
 from ratecard.service.settings import Settings
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.store.database import retrying
 from ratecard.usage.billable import billable
 
 #: Who a deflexification loaded from a book was processed by, in its audit trail.
@@ -141,7 +141,7 @@ def _resource_counts(book: Book, sid: str) -> str:
     return ", ".join(f"{len(getattr(found, k))} {k.replace('_', ' ')}" for k in kinds)
 
 
-def load(db: Database, book: Book, settings: Settings, now: datetime | None = None) -> BookLoad:
+def load(db: Store, book: Book, settings: Settings, now: datetime | None = None) -> BookLoad:
     """Store ``book`` (see the module docstring); StateError or EventError when refused."""
     store_catalog = load_catalog(settings.catalog)
     if store_catalog.source != book.catalog.source:
@@ -156,7 +156,7 @@ def load(db: Database, book: Book, settings: Settings, now: datetime | None = No
 
     def work() -> BookLoad:
         report = BookLoad(str(book.path), events=str(book.events_path or ""))
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             conflicts = _conflicts(uow, book)
             if conflicts:
                 raise StateError(

@@ -22,6 +22,9 @@ stored as the existing path stores them: new drafts in bulk (:func:`store_docume
 by :func:`ratecard.store.bulk.insert_drafts`), everything else (replaced drafts, unchanged
 finals, late-event adjustments) by the existing path's own :func:`ratecard.service.invoices._store`.
 
+The bulk paths need a SQL store: given the in-memory one, :func:`generate` refuses with a
+:class:`~ratecard.errors.StoreError` that names the stores it needs.
+
 One billing account that cannot be rated (usage without a price, stored data the engine
 refuses) does not stop the month: it is reported by sid with the reason (:class:`Failed`),
 its draft is left as it was, and every other account is closed. Usage the kernel would find
@@ -53,10 +56,11 @@ from ratecard.rating.batch import rate_frame
 from ratecard.rating.columns import CATEGORICAL, QUANTITY_PLACES, SCHEMA
 from ratecard.rating.lines import Line
 from ratecard.service.invoices import Generated, _store, existed, load_events
+from ratecard.service.ports import Store, load_instances
 from ratecard.service.settings import Settings
 from ratecard.store import bulk
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork, load_instances
+from ratecard.store.database import retrying
+from ratecard.store.unit_of_work import UnitOfWork
 from ratecard.usage.metering import METERS, increment_seconds
 from ratecard.usage.metering_columns import whole_units
 
@@ -88,18 +92,24 @@ class Closed:
 
 
 def generate(
-    db: Database,
+    db: Store,
     month: Month,
     settings: Settings,
     now: datetime | None = None,
     shard_rows: int = SHARD_ROWS,
 ) -> Closed:
     """Compute and store draft invoices of ``month`` for every billing account (fast path);
-    an account that cannot be rated is reported in ``failed`` and the others are stored."""
+    an account that cannot be rated is reported in ``failed`` and the others are stored.
+
+    The close reads and writes in bulk with SQL (:mod:`ratecard.store.bulk`): given another
+    store (the in-memory one) it raises :class:`~ratecard.errors.StoreError` saying so, before
+    reading anything; :func:`ratecard.service.invoices.generate` stores the same drafts on any
+    store."""
     catalog = load_catalog(settings.catalog)
 
     def work() -> Closed:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as opened:
+            uow = bulk.require_sql(opened)
             uow.events.freeze()
             accounts = uow.accounts.list()
             through = uow.events.last_seq()

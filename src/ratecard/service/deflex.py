@@ -35,10 +35,10 @@ from ratecard.errors import DeflexRefused, NotFoundError, PermissionDenied
 from ratecard.flex.seats import next_cycle_seats
 from ratecard.periods import Month
 from ratecard.service.invoices import load_events
+from ratecard.service.ports import Store, UnitOfWork, load_instances
 from ratecard.service.settings import Settings
 from ratecard.service.support import is_support_user
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork, load_instances
+from ratecard.store.database import retrying
 
 SEAT_CATEGORY = "flex-active-users"
 
@@ -56,13 +56,13 @@ def _require_account(uow: UnitOfWork, sid: str) -> None:
 
 
 def import_resources(
-    db: Database, sid: str, data: object, at: datetime | None = None
+    db: Store, sid: str, data: object, at: datetime | None = None
 ) -> dict[str, Any]:
     """Replace the account's resources with ``data`` (vendor REST shapes); counts per kind."""
     resources = parse_resources(data, sid)
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             _require_account(uow, sid)
             uow.resources.replace(sid, resources.model_dump_json(), at or datetime.now(UTC))
             uow.commit()
@@ -78,9 +78,9 @@ def import_resources(
     }
 
 
-def checklist(db: Database, sid: str) -> dict[str, Any]:
+def checklist(db: Store, sid: str) -> dict[str, Any]:
     """``{"findings": [...]}``: what breaks if Flex is removed, and what to do first."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         _require_account(uow, sid)
         resources = _resources(uow, sid)
     return checklist_json(compute_checklist(sid, resources))
@@ -125,7 +125,7 @@ def _answer(request_id: int, request: DeflexRequest) -> dict[str, Any]:
 
 
 def file_request(
-    db: Database,
+    db: Store,
     sid: str,
     intent: str,
     actor: str,
@@ -143,7 +143,7 @@ def file_request(
     terms = _seat_terms(settings, at)
 
     def work() -> dict[str, Any]:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             _require_account(uow, sid)
             instance = load_instances(uow).get(sid)
             plan = instance.plan_at(at) if instance else None
@@ -198,11 +198,11 @@ def _text(request: DeflexRequest) -> str:
     return json.dumps(request_json(request), sort_keys=True)
 
 
-def _step(db: Database, request_id: int, change: Any, at: datetime) -> dict[str, Any]:
+def _step(db: Store, request_id: int, change: Any, at: datetime) -> dict[str, Any]:
     """Load request ``request_id``, apply ``change(request) -> request``, store it."""
 
     def work() -> dict[str, Any]:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             stored = uow.deflex.get(request_id)
             if stored is None:
                 raise NotFoundError(f"deflexification request {request_id} does not exist")
@@ -219,13 +219,13 @@ def _step(db: Database, request_id: int, change: Any, at: datetime) -> dict[str,
     return result
 
 
-def acknowledge(db: Database, request_id: int, actor: str, at: datetime) -> dict[str, Any]:
+def acknowledge(db: Store, request_id: int, actor: str, at: datetime) -> dict[str, Any]:
     """The account accepts the billing change of a draft request, which submits it."""
     who = Actor(actor, "account")
     return _step(db, request_id, lambda r: submit(accept_step(r, who, at), who, at), at)
 
 
-def _support(db: Database, name: str, action: str) -> Actor:
+def _support(db: Store, name: str, action: str) -> Actor:
     if not is_support_user(db, name):
         raise PermissionDenied(
             name,
@@ -237,7 +237,7 @@ def _support(db: Database, name: str, action: str) -> Actor:
 
 
 def process(
-    db: Database,
+    db: Store,
     request_id: int,
     support_user: str,
     at: datetime,
@@ -249,50 +249,50 @@ def process(
 
 
 def reject(
-    db: Database, request_id: int, support_user: str, at: datetime, reason: str
+    db: Store, request_id: int, support_user: str, at: datetime, reason: str
 ) -> dict[str, Any]:
     """Support rejects a submitted request, saying why."""
     who = _support(db, support_user, "reject a deflexification request")
     return _step(db, request_id, lambda r: reject_step(r, who, at, reason), at)
 
 
-def withdraw(db: Database, request_id: int, actor: str, at: datetime) -> dict[str, Any]:
+def withdraw(db: Store, request_id: int, actor: str, at: datetime) -> dict[str, Any]:
     """The account withdraws its draft or submitted request."""
     who = Actor(actor, "account")
     return _step(db, request_id, lambda r: withdraw_step(r, who, at), at)
 
 
-def show(db: Database, request_id: int) -> dict[str, Any]:
+def show(db: Store, request_id: int) -> dict[str, Any]:
     """The request with its state, acknowledgment, checklist and audit trail."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         stored = uow.deflex.get(request_id)
     if stored is None:
         raise NotFoundError(f"deflexification request {request_id} does not exist")
     return {"request": request_id, **json.loads(stored.document)}
 
 
-def list_requests(db: Database, accounts: Collection[str] | None = None) -> list[dict[str, Any]]:
+def list_requests(db: Store, accounts: Collection[str] | None = None) -> list[dict[str, Any]]:
     """Every request (or those of ``accounts``), newest first, each as :func:`show` gives it
     (support's queue, an account's request status)."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         stored = uow.deflex.listing(accounts)
     return [{"request": s.id, **json.loads(s.document)} for s in stored]
 
 
-def account_of(db: Database, request_id: int) -> str:
+def account_of(db: Store, request_id: int) -> str:
     """The account a request belongs to (for the API's tenant checks)."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         stored = uow.deflex.get(request_id)
     if stored is None:
         raise NotFoundError(f"deflexification request {request_id} does not exist")
     return stored.account
 
 
-def forget_workers(db: Database, sid: str, workers: list[str], at: datetime) -> None:
+def forget_workers(db: Store, sid: str, workers: list[str], at: datetime) -> None:
     """Drop deleted workers from the account's imported resources (if any were imported)."""
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             document = uow.resources.get(sid)
             if document is None:
                 return

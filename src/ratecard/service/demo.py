@@ -18,9 +18,8 @@ from typing import Any
 
 from ratecard.service.accounts import create_account, rotate_token
 from ratecard.service.ingest import ingest_batch
+from ratecard.service.ports import Store
 from ratecard.service.settings import Settings
-from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork
 
 PARENT = "ACde" + "0" * 29 + "1"
 SUPPORT = "ACde" + "0" * 29 + "2"
@@ -37,13 +36,13 @@ class Credentials:
     token: str
 
 
-def ensure_demo(db: Database, settings: Settings, now: datetime | None = None) -> list[Credentials]:
+def ensure_demo(db: Store, settings: Settings, now: datetime | None = None) -> list[Credentials]:
     """Seed the demo on an empty database (or re-issue its parent token); return credentials.
 
     Returns an empty list when the database holds other accounts and no demo.
     """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         accounts = uow.accounts.list()
     if any(a.sid == PARENT for a in accounts):
         return [Credentials(PARENT, "Demo Co", rotate_token(db, PARENT))]

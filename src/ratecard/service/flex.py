@@ -28,9 +28,9 @@ from ratecard.periods import Month
 from ratecard.service.deflex import forget_workers
 from ratecard.service.ingest import Outcome, ingest_batch
 from ratecard.service.invoices import load_events
+from ratecard.service.ports import Store, UnitOfWork, load_instances
 from ratecard.service.settings import Settings
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork, load_instances
+from ratecard.store.database import retrying
 
 ACTIONS = ("enable", "switch")
 
@@ -96,18 +96,18 @@ def status_of(
 
 
 def status(
-    db: Database, sid: str, today: date | None = None, *, settings: Settings | None = None
+    db: Store, sid: str, today: date | None = None, *, settings: Settings | None = None
 ) -> dict[str, Any]:
     """``ratecard flex status``: the plan in force, history and eligibility."""
     _, flex = _catalog(settings)
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         account = _account(uow, sid)
         instance = load_instances(uow).get(sid)
     return status_of(flex, account, instance, today or datetime.now(UTC).date())
 
 
 def change_plan(
-    db: Database,
+    db: Store,
     sid: str,
     action: str,
     plan: str,
@@ -126,7 +126,7 @@ def change_plan(
     when = effective or (today if action == "enable" else next_month_start(today))
 
     def work() -> dict[str, Any]:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             account = _account(uow, sid)
             instance = load_instances(uow).get(sid)
             changed = apply_flex_change(flex, account, instance, action, plan, when, today)
@@ -138,7 +138,7 @@ def change_plan(
 
 
 def compare(
-    db: Database,
+    db: Store,
     sid: str,
     month: Month,
     today: date | None = None,
@@ -147,7 +147,7 @@ def compare(
 ) -> dict[str, Any]:
     """The plan advisor for a stored account: ``{"account", "month", "options": [...]}``."""
     catalog, flex = _catalog(settings)
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         account = _account(uow, sid)
         accounts = uow.accounts.list()
         owner = account.parent or account.sid
@@ -164,7 +164,7 @@ def compare(
 
 
 def delete_workers(
-    db: Database,
+    db: Store,
     sid: str,
     workers: list[str],
     at: datetime,

@@ -30,9 +30,9 @@ from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import EventError, Problem
 from ratecard.service import triggers
 from ratecard.service.ingest import Outcome, store_events, validate
+from ratecard.service.ports import Store
 from ratecard.service.settings import Settings
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.store.database import retrying
 from ratecard.usage.events import Event, TimeWindow
 
 BATCH_SIZE = 5000
@@ -198,7 +198,7 @@ def _batches(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
 
 
 def import_file(
-    db: Database,
+    db: Store,
     path: Path,
     settings: Settings,
     progress: Progress | None = None,
@@ -242,7 +242,7 @@ def import_file(
 
 
 def _import_batch(
-    db: Database, batch: list[Item], settings: Settings, window: TimeWindow, catalog: Catalog
+    db: Store, batch: list[Item], settings: Settings, window: TimeWindow, catalog: Catalog
 ) -> Outcome:
     readable = [(where, data) for where, data in batch if not isinstance(data, Unreadable)]
     unreadable = [data.problem for _, data in batch if isinstance(data, Unreadable)]
@@ -283,9 +283,9 @@ def _validated(
         return events, problems
 
 
-def _store(db: Database, events: list[tuple[str, Event]], settings: Settings) -> Outcome:
+def _store(db: Store, events: list[tuple[str, Event]], settings: Settings) -> Outcome:
     def work() -> Outcome:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             outcome = store_events(uow, events, settings.late_policy, datetime.now(UTC))
             uow.commit()
             return outcome

@@ -23,9 +23,9 @@ from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import ConflictError, EventError, Problem
 from ratecard.periods import Month
 from ratecard.service import triggers
+from ratecard.service.ports import Store, UnitOfWork
 from ratecard.service.settings import LatePolicy, Settings
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.store.database import retrying
 from ratecard.usage.billable import billable
 from ratecard.usage.events import (
     Event,
@@ -203,7 +203,7 @@ def _check_accounts(
 
 
 def ingest_batch(
-    db: Database,
+    db: Store,
     items: Sequence[Any],
     settings: Settings,
     now: datetime | None = None,
@@ -224,7 +224,7 @@ def ingest_batch(
 
 
 def ingest_valid(
-    db: Database,
+    db: Store,
     events: Sequence[tuple[str, Event]],
     settings: Settings,
     now: datetime | None = None,
@@ -236,7 +236,7 @@ def ingest_valid(
 
 
 def ingest_new(
-    db: Database,
+    db: Store,
     events: Sequence[tuple[str, NewEvent]],
     settings: Settings,
     now: datetime | None = None,
@@ -245,7 +245,7 @@ def ingest_new(
     """:func:`ingest_valid` of events already in their stored form (see :func:`store_new`)."""
 
     def work() -> Outcome:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             moment = now or datetime.now(UTC)
             outcome = store_new(uow, events, settings.late_policy, moment, parents)
             if outcome.problems:

@@ -34,10 +34,9 @@ from ratecard.errors import NotFoundError, StateError
 from ratecard.money import D
 from ratecard.periods import Month
 from ratecard.service.live import live_months
+from ratecard.service.ports import LineValues, Store, StoredInvoice, UnitOfWork, load_instances
 from ratecard.service.settings import LatePolicy, Settings
-from ratecard.store.database import Database, retrying
-from ratecard.store.repositories import LineValues, StoredInvoice
-from ratecard.store.unit_of_work import UnitOfWork, load_instances
+from ratecard.store.database import retrying
 from ratecard.usage.events import Event, parse_event
 
 
@@ -95,7 +94,7 @@ def _refuse_not_existing(account: str, month: Month) -> StateError:
 
 
 def generate(
-    db: Database,
+    db: Store,
     month: Month,
     settings: Settings,
     only: str | None = None,
@@ -114,7 +113,7 @@ def generate(
             return [drafted]
 
     def work() -> list[Generated]:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             uow.events.freeze()
             accounts = uow.accounts.list()
             if only is not None:
@@ -141,7 +140,7 @@ def generate(
 
 
 def _live_draft(
-    db: Database, catalog: Catalog, month: Month, owner: str, now: datetime | None
+    db: Store, catalog: Catalog, month: Month, owner: str, now: datetime | None
 ) -> Generated | None:
     """Store the draft of ``owner``'s ``month`` from its live month; None where the month
     takes the stored-month path of :func:`generate` instead.
@@ -359,7 +358,7 @@ def _line_values(doc: Doc) -> list[LineValues]:
 
 
 def finalize(
-    db: Database,
+    db: Store,
     month: Month,
     account: str,
     now: datetime | None = None,
@@ -376,7 +375,7 @@ def finalize(
     """
 
     def work() -> Doc:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             if policy is LatePolicy.REJECT:
                 uow.events.freeze()
             invoice = _require(uow, account, month)
@@ -415,11 +414,11 @@ def _refuse_stale_for_reject(
         )
 
 
-def void(db: Database, month: Month, account: str, now: datetime | None = None) -> str:
+def void(db: Store, month: Month, account: str, now: datetime | None = None) -> str:
     """Void the month's invoice of ``account`` (draft or finalized); return its old status."""
 
     def work() -> str:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             invoice = _require(uow, account, month)
             uow.invoices.set_status(invoice.id, invoice.status, "void", now or datetime.now(UTC))
             uow.commit()
@@ -438,9 +437,9 @@ def _require(uow: UnitOfWork, account: str, month: Month) -> StoredInvoice:
     return invoice
 
 
-def show(db: Database, month: Month, account: str | None = None) -> list[Doc]:
+def show(db: Store, month: Month, account: str | None = None) -> list[Doc]:
     """Stored invoice documents of ``month`` (one account's, or all), each with its status."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         if account is not None:
             found = uow.invoices.latest(account, str(month))
             if found is None:
@@ -453,9 +452,9 @@ def show(db: Database, month: Month, account: str | None = None) -> list[Doc]:
     return [{**json.loads(inv.document), "status": inv.status} for inv in stored]
 
 
-def list_invoices(db: Database, account: str) -> list[Doc]:
+def list_invoices(db: Store, account: str) -> list[Doc]:
     """Summaries of every stored invoice of ``account`` (void ones too), newest month first."""
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         stored = uow.invoices.for_account(account)
     result = []
     for inv in stored:

@@ -33,8 +33,7 @@ from ratecard.periods import Month
 from ratecard.prices.metered import Usage
 from ratecard.prices.parts import Part
 from ratecard.rating.live import LiveRater
-from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.service.ports import Store, UnitOfWork
 from ratecard.usage.events import Event, NumberPurchased, NumberReleased, parse_event
 from ratecard.usage.normalize import normalize
 
@@ -77,7 +76,7 @@ class LiveMonths:
 
     def month(
         self,
-        db: Database,
+        db: Store,
         catalog: Catalog,
         owner: str,
         members: Sequence[str],
@@ -88,17 +87,17 @@ class LiveMonths:
         ``incremental`` False (Flex applies): events only, no rater."""
         key = (tuple(sorted(members)), month)
         with self._lock:
-            with UnitOfWork(db) as uow:  # the freeze is held only while reading
+            with db.unit_of_work() as uow:  # the freeze is held only while reading
                 uow.events.freeze()
                 entry, last, rows = self._pending(uow, key, catalog, owner)
             return self._advance(key, entry, last, rows, owner, incremental)
 
     @contextmanager
-    def frozen(self, db: Database) -> Iterator[UnitOfWork]:
+    def frozen(self, db: Store) -> Iterator[UnitOfWork]:
         """This cache's lock, then a unit of work holding the ingestion freeze: for
         :meth:`catch_up` and writes that must reflect exactly the events it read (a draft
         invoice and its ``through_seq``). Nothing is committed unless the caller commits."""
-        with self._lock, UnitOfWork(db) as uow:
+        with self._lock, db.unit_of_work() as uow:
             uow.events.freeze()
             yield uow
 
@@ -203,11 +202,11 @@ def _feed(entry: LiveMonth, events: list[Event], catalog: Catalog, month: Month)
     entry.usages.extend(usages)
 
 
-_REGISTRY: weakref.WeakKeyDictionary[Database, LiveMonths] = weakref.WeakKeyDictionary()
+_REGISTRY: weakref.WeakKeyDictionary[Store, LiveMonths] = weakref.WeakKeyDictionary()
 _REGISTRY_LOCK = threading.Lock()
 
 
-def live_months(db: Database) -> LiveMonths:
+def live_months(db: Store) -> LiveMonths:
     """The live months of ``db`` (one cache per Database object in this process)."""
     with _REGISTRY_LOCK:
         found = _REGISTRY.get(db)

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 
 from ratecard.errors import NotFoundError, StateError
 from ratecard.service.accounts import hash_token, token_matches
-from ratecard.store.database import Database, retrying
-from ratecard.store.unit_of_work import UnitOfWork
+from ratecard.service.ports import Store
+from ratecard.store.database import retrying
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
 
 
-def add_support_user(db: Database, name: str, now: datetime | None = None) -> str:
+def add_support_user(db: Store, name: str, now: datetime | None = None) -> str:
     """Register support user ``name``; return its token (the only time it is shown)."""
     if not NAME.match(name):
         raise StateError(
@@ -28,7 +28,7 @@ def add_support_user(db: Database, name: str, now: datetime | None = None) -> st
     token_hash = hash_token(token)
 
     def work() -> None:
-        with UnitOfWork(db) as uow:
+        with db.unit_of_work() as uow:
             if uow.support.token_hash(name) is not None:
                 raise StateError(f"support user {name!r} already exists")
             uow.support.add(name, token_hash, now or datetime.now(UTC))
@@ -38,13 +38,19 @@ def add_support_user(db: Database, name: str, now: datetime | None = None) -> st
     return token
 
 
-def is_support_user(db: Database, name: str) -> bool:
+def stored_token_hash(db: Store, name: str) -> str | None:
+    """The hash of support user ``name``'s token (None: no such user), for a caller that
+    checks tokens itself (the API caches verified pairs)."""
+    with db.unit_of_work() as uow:
+        return uow.support.token_hash(name)
+
+
+def is_support_user(db: Store, name: str) -> bool:
     """Whether ``name`` is a registered support user."""
-    with UnitOfWork(db) as uow:
-        return uow.support.token_hash(name) is not None
+    return stored_token_hash(db, name) is not None
 
 
-def require_support_user(db: Database, name: str) -> None:
+def require_support_user(db: Store, name: str) -> None:
     """Raise NotFoundError unless ``name`` is a registered support user."""
     if not is_support_user(db, name):
         raise NotFoundError(
@@ -53,13 +59,12 @@ def require_support_user(db: Database, name: str) -> None:
         )
 
 
-def authenticate(db: Database, name: str, token: str) -> bool:
+def authenticate(db: Store, name: str, token: str) -> bool:
     """Whether ``token`` is support user ``name``'s token (constant-time comparison)."""
-    with UnitOfWork(db) as uow:
-        stored = uow.support.token_hash(name)
+    stored = stored_token_hash(db, name)
     return stored is not None and token_matches(token, stored)
 
 
-def list_support_users(db: Database) -> list[str]:
-    with UnitOfWork(db) as uow:
+def list_support_users(db: Store) -> list[str]:
+    with db.unit_of_work() as uow:
         return uow.support.names()

@@ -38,6 +38,7 @@ from ratecard.catalog import Catalog, load_catalog
 from ratecard.errors import NotFoundError, RatecardError
 from ratecard.money import D
 from ratecard.periods import Month
+from ratecard.service.ports import Store
 from ratecard.service.settings import Settings
 from ratecard.service.usage_records import (
     SUMMARY_CATEGORIES,
@@ -489,12 +490,16 @@ def _catalog(name: str) -> Catalog:
 
 
 def after_ingest(
-    db: Database, settings: Settings, accounts: Iterable[str], now: datetime | None
+    db: Store, settings: Settings, accounts: Iterable[str], now: datetime | None
 ) -> None:
     """The ingestion hook: evaluate the batch's accounts' triggers after the commit.
 
     The events are stored whatever happens here: a failure is logged, not raised (the next
-    batch, or ``ratecard triggers evaluate``, evaluates again)."""
+    batch, or ``ratecard triggers evaluate``, evaluates again). Triggers are kept in SQL only
+    (this module's own tables): a store that is not a database (the in-memory one) has
+    none, so there is nothing to evaluate."""
+    if not isinstance(db, Database):
+        return
     try:
         evaluate(db, _catalog(settings.catalog), accounts, now or datetime.now(UTC))
     except Exception:  # the batch is committed; never fail it now

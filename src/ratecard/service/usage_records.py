@@ -70,8 +70,7 @@ from ratecard.rating.engine import rate
 from ratecard.rating.lines import assemble_lines
 from ratecard.service.invoices import load_events, stored_events
 from ratecard.service.live import live_months
-from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork, load_instances
+from ratecard.service.ports import Store, UnitOfWork, load_instances
 from ratecard.usage.events import Event
 from ratecard.usage.normalize import normalize
 
@@ -232,11 +231,11 @@ def _month_events(uow: UnitOfWork, owner: str, members: Sequence[str], month: Mo
 
 
 def _rated_months(
-    db: Database, catalog: Catalog, query: Query, today: date
+    db: Store, catalog: Catalog, query: Query, today: date
 ) -> tuple[str, list[tuple[Month, _MonthRating]]]:
     current = Month.of(today)
     read: dict[Month, list[Event]] = {}
-    with UnitOfWork(db) as uow:
+    with db.unit_of_work() as uow:
         accounts = uow.accounts.list()
         owner, scope = _scope(accounts, query)
         members = [a.sid for a in accounts if a.sid == owner or a.parent == owner]
@@ -279,7 +278,7 @@ def _rated_months(
     return owner, rated
 
 
-def usage_records(db: Database, catalog: Catalog, query: Query, today: date) -> list[Record]:
+def usage_records(db: Store, catalog: Catalog, query: Query, today: date) -> list[Record]:
     """The records of ``query``, ordered by period then category name."""
     _, rated = _rated_months(db, catalog, query, today)
     wanted = [query.category] if query.category else None

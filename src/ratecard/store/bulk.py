@@ -25,7 +25,10 @@ import polars as pl
 from sqlalchemy import Table, insert, select, text
 
 from ratecard.billing import coverage
-from ratecard.store.repositories import SPAN_TYPES, copy_text
+from ratecard.errors import StoreError
+from ratecard.service import ports
+from ratecard.service.ports import SPAN_TYPES
+from ratecard.store.repositories import copy_text
 from ratecard.store.tables import InvoiceLineRow, InvoiceRow
 from ratecard.store.unit_of_work import UnitOfWork
 
@@ -52,6 +55,18 @@ _SEPARATOR = "\x01"
 _PG_TIME = "encode(timestamptz_send(time), 'hex')"
 #: 2000-01-01T00:00:00Z in microseconds since the Unix epoch.
 _PG_EPOCH_MICROS = 946_684_800 * 1_000_000
+
+
+def require_sql(uow: ports.UnitOfWork, purpose: str = "the month close") -> UnitOfWork:
+    """``uow`` as the SQL unit of work the bulk paths read and write through; a
+    :class:`~ratecard.errors.StoreError` naming the stores they need for any other (the
+    in-memory store has no SQL to run them on)."""
+    if isinstance(uow, UnitOfWork):
+        return uow
+    raise StoreError(
+        f"{purpose} reads and writes in bulk with SQL: it needs a SQLite or PostgreSQL "
+        f"database (ratecard.store.database.Database), not the {uow.dialect!r} store"
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import platformdirs
 import psycopg
@@ -27,6 +27,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ratecard.errors import StoreError
+from ratecard.store.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from ratecard.service.ports import Store
 
 URL_VARIABLE = "RATECARD_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -97,6 +101,11 @@ class Database:
     def session(self) -> Session:
         return self.sessions()
 
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work on this database (the services' port
+        :class:`ratecard.service.ports.Store`)."""
+        return UnitOfWork(self)
+
     def upgrade(self) -> str:
         """Bring the schema to the newest migration; return its revision."""
         config = _alembic_config()
@@ -137,6 +146,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+if TYPE_CHECKING:  # mypy --strict proves the SQL store implements the services' ports
+    _PORT: Store = Database()
 
 
 #: SQLSTATEs after which the whole transaction may simply run again: serialization failure

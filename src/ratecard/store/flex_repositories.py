@@ -4,13 +4,15 @@ users and deflexification requests. Plain values in and out; the unit of work co
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ratecard.errors import NotFoundError
 from ratecard.flex.history import FlexInstance, PlanPeriod
+from ratecard.service.ports import StoredRequest
+from ratecard.store.repositories import flush_or_refuse
 from ratecard.store.tables import (
     AccountResourcesRow,
     DeflexRequestRow,
@@ -64,7 +66,8 @@ class FlexRepository:
         sid = instance_sid(account_sid)
         if self.session.get(FlexInstanceRow, sid) is None:
             self.session.add(FlexInstanceRow(sid=sid, account_sid=account_sid, created=created))
-            self.session.flush()
+            missing = f"account {account_sid} does not exist (for its Flex instance)"
+            flush_or_refuse(self.session, "", missing)
         self.session.execute(
             delete(FlexPlanPeriodRow).where(
                 FlexPlanPeriodRow.instance_sid == sid, FlexPlanPeriodRow.effective_from >= effective
@@ -92,7 +95,8 @@ class ResourceRepository:
             )
         else:
             row.document, row.imported_at = document, at
-        self.session.flush()
+        missing = f"account {account_sid} does not exist (for its resources)"
+        flush_or_refuse(self.session, "", missing)
 
 
 class SupportRepository:
@@ -103,7 +107,7 @@ class SupportRepository:
 
     def add(self, name: str, token_hash: str, at: datetime) -> None:
         self.session.add(SupportUserRow(name=name, token_hash=token_hash, created_at=at))
-        self.session.flush()
+        flush_or_refuse(self.session, f"support user {name!r} already exists", "")
 
     def token_hash(self, name: str) -> str | None:
         return self.session.scalar(
@@ -112,17 +116,6 @@ class SupportRepository:
 
     def names(self) -> list[str]:
         return list(self.session.scalars(select(SupportUserRow.name).order_by(SupportUserRow.name)))
-
-
-@dataclass(frozen=True)
-class StoredRequest:
-    """A stored deflexification request: its id, account and JSON record."""
-
-    id: int
-    account: str
-    status: str
-    effective: datetime | None
-    document: str
 
 
 class DeflexRepository:
@@ -136,7 +129,8 @@ class DeflexRepository:
             account_sid=account, status=status, intent=intent, document=document, updated_at=at
         )
         self.session.add(row)
-        self.session.flush()
+        missing = f"account {account} does not exist (for its deflexification request)"
+        flush_or_refuse(self.session, "", missing)
         return row.id
 
     def get(self, request_id: int) -> StoredRequest | None:
@@ -149,7 +143,8 @@ class DeflexRepository:
         self, request_id: int, status: str, document: str, effective: datetime | None, at: datetime
     ) -> None:
         row = self.session.get(DeflexRequestRow, request_id)
-        assert row is not None, "update of a request that was just read"
+        if row is None:
+            raise NotFoundError(f"deflexification request {request_id} does not exist")
         row.status, row.document, row.effective, row.updated_at = status, document, effective, at
         self.session.flush()
 
@@ -167,10 +162,12 @@ class DeflexRepository:
         """Ids of the account's requests not yet processed, rejected or withdrawn."""
         return list(
             self.session.scalars(
-                select(DeflexRequestRow.id).where(
+                select(DeflexRequestRow.id)
+                .where(
                     DeflexRequestRow.account_sid == account,
                     DeflexRequestRow.status.in_(("draft", "submitted")),
                 )
+                .order_by(DeflexRequestRow.id)
             )
         )
 

@@ -2,7 +2,8 @@
 
 Rows cross this boundary as plain values (:class:`~ratecard.accounts.Account`, canonical event
 JSON, :class:`StoredInvoice`), never as ORM objects, so the service and the core stay free of
-the database.
+the database. The repositories implement the services' ports (:mod:`ratecard.service.ports`,
+whose values they take and return; ``StoredInvoice`` and ``LineValues`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import psycopg
@@ -29,64 +28,43 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import FlushError
 
 from ratecard.accounts import Account
 from ratecard.billing import coverage
-from ratecard.billing.coverage import Coverage, Ranges
+from ratecard.billing.coverage import Ranges
+from ratecard.errors import NotFoundError, StateError
+from ratecard.service.ports import HISTORY_TYPES, SPAN_TYPES, LineValues, StoredInvoice
 from ratecard.store.tables import AccountRow, EventRow, InvoiceLineRow, InvoiceRow
 from ratecard.usage.events import NewEvent
 
-#: Event types whose history before a month changes the month's charges: number purchases
-#: (anniversaries), Flex provisioning and workers (who holds a seat at the month's start), and
-#: activity sessions (one may start before the month; free hours count earlier months).
-HISTORY_TYPES = (
-    "number_purchased",
-    "number_released",
-    "flex_user_provisioned",
-    "flex_user_deprovisioned",
-    "worker_created",
-    "worker_deleted",
-    "flex_activity",
-)
-#: Event types whose own time may fall after the month they bear on (a session reported at
-#: its end, after the month closed).
-SPAN_TYPES = ("flex_activity",)
 _KEY_CHUNK = 500
 
 
-@dataclass(frozen=True)
-class StoredInvoice:
-    """An invoice as stored: its JSON document (text, exactly as produced) and lifecycle."""
-
-    id: int
-    account: str
-    month: str
-    status: str
-    document: str
-    through_seq: int
-    basis: str
-    generated_at: datetime
-    finalized_at: datetime | None
-    voided_at: datetime | None
-    coverage: Coverage = field(default_factory=dict)
+def refused(exc: Exception) -> str:
+    """Which rule of the schema refused a flush: ``unique`` (a primary key or unique
+    constraint, or an object already in the session under that key) or ``foreign`` (a row
+    naming one that does not exist)."""
+    if isinstance(exc, FlushError):
+        return "unique"
+    cause = exc.orig if isinstance(exc, IntegrityError) else exc
+    if isinstance(cause, psycopg.errors.ForeignKeyViolation) or "FOREIGN KEY" in str(cause):
+        return "foreign"
+    return "unique"
 
 
-@dataclass(frozen=True)
-class LineValues:
-    """The columns of one stored invoice line (money exact; ``amount`` already rounded)."""
-
-    account: str | None
-    category: str
-    kind: str
-    pool: str | None
-    tier: str | None
-    quantity: Decimal
-    unit: str
-    unit_price: Decimal | None
-    precise_amount: Decimal
-    amount: Decimal
-    original_month: str | None
+def flush_or_refuse(session: Session, duplicate: str, missing: str) -> None:
+    """Flush ``session``; what the schema refuses is raised as the ratecard error the
+    in-memory store raises: :class:`StateError` (``duplicate``) or :class:`NotFoundError`
+    (``missing``). The session is rolled back by then; the unit of work is over."""
+    try:
+        session.flush()
+    except (IntegrityError, FlushError) as exc:
+        if refused(exc) == "foreign":
+            raise NotFoundError(missing) from exc
+        raise StateError(duplicate) from exc
 
 
 def _account(row: AccountRow) -> Account:
@@ -109,7 +87,11 @@ class AccountRepository:
                 recorded_at=recorded_at,
             )
         )
-        self.session.flush()
+        flush_or_refuse(
+            self.session,
+            f"account {account.sid} already exists",
+            f"parent account {account.parent} does not exist",
+        )
 
     def get(self, sid: str) -> Account | None:
         row = self.session.get(AccountRow, sid)
@@ -499,7 +481,9 @@ class InvoiceRepository:
 
     def for_month(self, month: str) -> list[StoredInvoice]:
         rows = self.session.scalars(
-            select(InvoiceRow).where(InvoiceRow.month == month).order_by(InvoiceRow.account_sid)
+            select(InvoiceRow)
+            .where(InvoiceRow.month == month)
+            .order_by(InvoiceRow.account_sid, InvoiceRow.id)
         )
         return [_stored(row) for row in rows]
 
@@ -525,7 +509,12 @@ class InvoiceRepository:
     def add_draft(self, values: dict[str, Any], lines: Sequence[LineValues]) -> int:
         row = InvoiceRow(status="draft", finalized_at=None, voided_at=None, **values)
         self.session.add(row)
-        self.session.flush()
+        account, month = values["account_sid"], values["month"]
+        flush_or_refuse(
+            self.session,
+            f"account {account} already has an open invoice for {month}",
+            f"account {account} does not exist (for its {month} invoice)",
+        )
         self._write_lines(row.id, lines)
         return row.id
 
@@ -537,7 +526,13 @@ class InvoiceRepository:
             .where(InvoiceRow.id == invoice_id, InvoiceRow.status == "draft")
             .values(**values)
         )
-        assert changed.rowcount == 1, "only a draft can be replaced"  # type: ignore[attr-defined]
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            found = self.session.scalar(
+                select(InvoiceRow.status).where(InvoiceRow.id == invoice_id)
+            )
+            if found is None:
+                raise NotFoundError(f"invoice {invoice_id} does not exist")
+            raise StateError(f"invoice {invoice_id} is {found}: only a draft is replaced")
         self.session.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id == invoice_id))
         self._write_lines(invoice_id, lines)
 

@@ -2,21 +2,23 @@
 
 The caller owns the transaction::
 
-    with db_unit_of_work(db) as uow:
+    with database.unit_of_work() as uow:
         uow.events.insert_new(...)
         uow.commit()
 
-Leaving the block without :meth:`commit` rolls everything back.
+Leaving the block without :meth:`commit` rolls everything back. It implements the services'
+port :class:`ratecard.service.ports.UnitOfWork` (mypy checks it, where services are given a
+:class:`~ratecard.store.database.Database`).
 """
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from ratecard.flex.history import FlexInstance, remove_flex
-from ratecard.store.database import Database
+from ratecard.service.ports import load_instances
 from ratecard.store.flex_repositories import (
     DeflexRepository,
     FlexRepository,
@@ -25,14 +27,10 @@ from ratecard.store.flex_repositories import (
 )
 from ratecard.store.repositories import AccountRepository, EventRepository, InvoiceRepository
 
+if TYPE_CHECKING:  # the database opens units of work (Database.unit_of_work)
+    from ratecard.store.database import Database
 
-def load_instances(uow: UnitOfWork) -> dict[str, FlexInstance]:
-    """Every stored Flex instance with its plan history and processed deflexifications."""
-    instances = uow.flex.instances()
-    for account, effective in uow.deflex.removals().items():
-        if account in instances:
-            instances[account] = remove_flex(instances[account], effective)
-    return instances
+__all__ = ["UnitOfWork", "load_instances"]  # load_instances: kept importable from here
 
 
 class UnitOfWork:

@@ -18,13 +18,12 @@ from ratecard.periods import Month
 from ratecard.service import invoices
 from ratecard.service.importer import import_file
 from ratecard.service.ingest import ingest_batch
+from ratecard.service.ports import Store
 from ratecard.service.settings import LatePolicy, Settings
-from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork
 from ratecard.usage.events import parse_event
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-StoreAccounts = Callable[[Database, str], None]
+StoreAccounts = Callable[[Store, str], None]
 ACME = "ACacbeacbeacbeacbeacbeacbeacbeacbe"
 JULY, AUGUST, SEPTEMBER = Month(2026, 7), Month(2026, 8), Month(2026, 9)
 
@@ -43,15 +42,15 @@ def late_call(n: int = 1, seconds: int = 600) -> dict[str, Any]:
     }
 
 
-def stored_document(db: Database, month: Month) -> str:
-    with UnitOfWork(db) as uow:
+def stored_document(db: Store, month: Month) -> str:
+    with db.unit_of_work() as uow:
         found = uow.invoices.current(ACME, str(month))
     assert found is not None
     return found.document
 
 
 @pytest.fixture
-def acme(db: Database, settings: Settings, store_book_accounts: StoreAccounts) -> Database:
+def acme(db: Store, settings: Settings, store_book_accounts: StoreAccounts) -> Store:
     store_book_accounts(db, "acme")
     result = import_file(db, EXAMPLES / "acme" / "events.jsonl", settings)
     assert (result.stored, result.refused) == (21, 0)
@@ -60,7 +59,7 @@ def acme(db: Database, settings: Settings, store_book_accounts: StoreAccounts) -
 
 @pytest.mark.parametrize(("book", "month"), [("acme", "2026-07"), ("number-volume", "2026-08")])
 def test_the_store_and_the_book_give_identical_invoices(
-    db: Database, settings: Settings, store_book_accounts: StoreAccounts, book: str, month: str
+    db: Store, settings: Settings, store_book_accounts: StoreAccounts, book: str, month: str
 ) -> None:
     store_book_accounts(db, book)
     import_file(db, EXAMPLES / book / "events.jsonl", settings)
@@ -75,7 +74,7 @@ def test_the_store_and_the_book_give_identical_invoices(
 
 
 def test_regenerating_a_draft_from_the_same_data_gives_the_identical_invoice(
-    acme: Database, settings: Settings
+    acme: Store, settings: Settings
 ) -> None:
     (first,) = invoices.generate(acme, JULY, settings, ACME)
     before = stored_document(acme, JULY)
@@ -85,7 +84,7 @@ def test_regenerating_a_draft_from_the_same_data_gives_the_identical_invoice(
 
 
 def test_late_events_become_adjustments_next_month_and_the_final_never_changes(
-    acme: Database, settings: Settings
+    acme: Store, settings: Settings
 ) -> None:
     invoices.generate(acme, JULY, settings)
     invoices.finalize(acme, JULY, ACME)
@@ -124,7 +123,7 @@ def _book_total_with_late_call(month: Month) -> str:
 
 
 def test_an_adjustment_is_billed_once_across_later_finalized_months(
-    acme: Database, settings: Settings
+    acme: Store, settings: Settings
 ) -> None:
     invoices.generate(acme, JULY, settings)
     invoices.finalize(acme, JULY, ACME)
@@ -142,7 +141,7 @@ def test_an_adjustment_is_billed_once_across_later_finalized_months(
     assert (adjustment["quantity"], adjustment["original_month"]) == ("1", "2026-07")
 
 
-def test_a_stale_draft_cannot_be_finalized(acme: Database, settings: Settings) -> None:
+def test_a_stale_draft_cannot_be_finalized(acme: Store, settings: Settings) -> None:
     invoices.generate(acme, JULY, settings)
     invoices.generate(acme, AUGUST, settings)
     invoices.finalize(acme, JULY, ACME)
@@ -153,7 +152,7 @@ def test_a_stale_draft_cannot_be_finalized(acme: Database, settings: Settings) -
 
 
 def test_the_reject_policy_refuses_events_for_a_finalized_month(
-    acme: Database, settings: Settings
+    acme: Store, settings: Settings
 ) -> None:
     invoices.generate(acme, JULY, settings)
     invoices.finalize(acme, JULY, ACME)
@@ -164,7 +163,7 @@ def test_the_reject_policy_refuses_events_for_a_finalized_month(
 
 
 def test_under_the_reject_policy_a_draft_that_events_arrived_after_is_not_finalized(
-    acme: Database, settings: Settings
+    acme: Store, settings: Settings
 ) -> None:
     """Under ``reject`` nothing may reach a month after its invoice: a call stored after the
     draft was generated used to be finalized without it and billed as an adjustment anyway."""
@@ -186,14 +185,14 @@ def test_under_the_reject_policy_a_draft_that_events_arrived_after_is_not_finali
 
 
 def test_under_adjust_next_a_draft_is_finalized_as_it_was_generated(
-    acme: Database, settings: Settings
+    acme: Store, settings: Settings
 ) -> None:
     invoices.generate(acme, JULY, settings)
     ingest_batch(acme, [late_call()], settings)  # billed as an adjustment next month
     assert invoices.finalize(acme, JULY, ACME)["total"] == "181.08"
 
 
-def test_finalize_and_void_follow_the_lifecycle(acme: Database, settings: Settings) -> None:
+def test_finalize_and_void_follow_the_lifecycle(acme: Store, settings: Settings) -> None:
     invoices.generate(acme, JULY, settings)
     invoices.finalize(acme, JULY, ACME)
     with pytest.raises(StateError, match="already finalized"):

@@ -1,4 +1,4 @@
-"""Idempotent, atomic ingestion of event batches, on SQLite and PostgreSQL."""
+"""Idempotent, atomic ingestion of event batches (on the in-memory store)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 
 from ratecard.errors import ConflictError, EventError
 from ratecard.service.ingest import ingest_batch
+from ratecard.service.ports import Store
 from ratecard.service.settings import Settings
-from ratecard.store.database import Database
-from ratecard.store.unit_of_work import UnitOfWork
 
 
 def task(account: str, n: int, **extra: Any) -> dict[str, Any]:
@@ -26,19 +25,19 @@ def task(account: str, n: int, **extra: Any) -> dict[str, Any]:
     return event | extra
 
 
-def stored_count(db: Database) -> int:
-    with UnitOfWork(db) as uow:
+def stored_count(db: Store) -> int:
+    with db.unit_of_work() as uow:
         return uow.events.count()
 
 
-def test_a_batch_is_stored_and_counted(db: Database, settings: Settings, account: str) -> None:
+def test_a_batch_is_stored_and_counted(db: Store, settings: Settings, account: str) -> None:
     outcome = ingest_batch(db, [task(account, n) for n in range(5)], settings)
     assert (outcome.stored, outcome.duplicates, outcome.refused) == (5, 0, 0)
     assert stored_count(db) == 5
 
 
 def test_resending_the_same_events_is_a_no_op_reported_as_duplicates(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     ingest_batch(db, [task(account, n) for n in range(3)], settings)
     again = ingest_batch(db, [task(account, n) for n in range(4)], settings)
@@ -47,7 +46,7 @@ def test_resending_the_same_events_is_a_no_op_reported_as_duplicates(
 
 
 def test_the_same_instant_written_differently_is_still_a_duplicate(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     ingest_batch(db, [task(account, 1)], settings)
     again = ingest_batch(db, [task(account, 1, time="2026-07-01T11:00:00+02:00")], settings)
@@ -55,7 +54,7 @@ def test_the_same_instant_written_differently_is_still_a_duplicate(
 
 
 def test_a_batch_with_one_bad_event_stores_nothing_and_names_it(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     batch = [task(account, n) for n in range(5)]
     batch[3] = {**batch[3], "time": "2026-07-01 09:00"}
@@ -68,7 +67,7 @@ def test_a_batch_with_one_bad_event_stores_nothing_and_names_it(
 
 
 def test_same_id_with_different_content_is_refused_as_a_conflict_and_rolls_back(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     ingest_batch(db, [task(account, 1)], settings)
     batch = [task(account, 2), task(account, 1, task="WT" + "9" * 32)]
@@ -81,7 +80,7 @@ def test_same_id_with_different_content_is_refused_as_a_conflict_and_rolls_back(
 
 
 def test_an_event_of_an_unknown_account_refuses_the_batch(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     with pytest.raises(EventError, match="does not exist"):
         ingest_batch(db, [task(account, 1), task("AC" + "f" * 32, 2)], settings)
@@ -89,7 +88,7 @@ def test_an_event_of_an_unknown_account_refuses_the_batch(
 
 
 def test_a_float_quantity_is_refused_naming_the_field(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     usage = {
         "type": "usage",
@@ -117,7 +116,7 @@ def test_a_float_quantity_is_refused_naming_the_field(
     ],
 )
 def test_a_control_character_or_a_time_out_of_the_window_is_refused_on_every_backend(
-    db: Database, settings: Settings, account: str, changes: dict[str, Any], field: str
+    db: Store, settings: Settings, account: str, changes: dict[str, Any], field: str
 ) -> None:
     """Issue 12 items 2 and 4: PostgreSQL failed on NUL (500) where SQLite stored it, and
     years 1 and 9999 overflowed; now both refuse the batch naming the field."""
@@ -132,7 +131,7 @@ def test_a_control_character_or_a_time_out_of_the_window_is_refused_on_every_bac
 
 
 def test_an_event_before_the_catalog_takes_effect_is_refused_naming_time(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     """Nothing before the catalog's first version is priced: stored, a 2001 call made the
     account's all-time Usage Records fail for good."""
@@ -149,18 +148,18 @@ def test_an_event_before_the_catalog_takes_effect_is_refused_naming_time(
     assert ingest_batch(db, [task(account, 1, time="2020-01-01T00:00:00Z")], settings, now).stored
 
 
-def test_the_future_skew_is_a_setting(db: Database, settings: Settings, account: str) -> None:
+def test_the_future_skew_is_a_setting(db: Store, settings: Settings, account: str) -> None:
     now = datetime(2026, 7, 2, tzinfo=UTC)
     ahead = task(account, 1, time="2026-07-04T00:00:00Z")  # two days ahead
     with pytest.raises(EventError, match="accepted window"):
         ingest_batch(db, [ahead], settings, now)
     wider = replace(settings, future_skew=timedelta(days=3))
     assert ingest_batch(db, [ahead], wider, now).stored == 1
-    env = {"RATECARD_DATABASE_URL": db.url, "RATECARD_FUTURE_SKEW": "72h"}
+    env = {"RATECARD_DATABASE_URL": settings.database_url, "RATECARD_FUTURE_SKEW": "72h"}
     assert Settings.from_env(env).future_skew == timedelta(days=3)
 
 
-def refused(db: Database, batch: list[dict[str, Any]], settings: Settings) -> list[tuple[str, ...]]:
+def refused(db: Store, batch: list[dict[str, Any]], settings: Settings) -> list[tuple[str, ...]]:
     """``(where, field, reason)`` of each event of ``batch`` that ingestion refuses."""
     with pytest.raises(EventError) as caught:
         ingest_batch(db, batch, settings)
@@ -173,7 +172,7 @@ def usage(account: str, n: int, **fields: Any) -> dict[str, Any]:
 
 
 def test_usage_the_catalog_can_never_price_is_refused_naming_the_field(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     """Issue 11 item 3: an unknown category, or a category priced only by country (the
     US/Canada pools) without a country, made the invoice and the month close fail later."""
@@ -235,7 +234,7 @@ def located(account: str, n: int, kind: str, country: str, **fields: Any) -> dic
 
 
 def test_calls_messages_and_numbers_in_a_country_the_catalog_does_not_price_are_refused(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     """A call to FR on the US catalog (priced only in the US/Canada pools) used to be stored,
     and then its account's invoice and the month close failed for good (NoPriceError)."""
@@ -272,7 +271,7 @@ def test_calls_messages_and_numbers_in_a_country_the_catalog_does_not_price_are_
 
 
 def test_an_event_priced_in_any_country_is_stored_wherever_it_happened(
-    db: Database, settings: Settings, account: str
+    db: Store, settings: Settings, account: str
 ) -> None:
     # taskrouter tasks and lookups carry a price for every country ("*"): nothing to refuse
     batch = [task(account, 1), usage(account, 2, category="lookups", quantity="1", country="FR")]

@@ -1,4 +1,4 @@
-"""Flex plans and deflexification through the store, on SQLite and PostgreSQL: the same
+"""Flex plans and deflexification through the store (in memory): the same
 invoices as the books, plan changes refused by the rules, and the request workflow."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from ratecard.errors import DeflexRefused, NotFoundError, PermissionDenied, Plan
 from ratecard.service import deflex, invoices
 from ratecard.service import flex as flex_service
 from ratecard.service.ingest import ingest_batch
+from ratecard.service.ports import Store
 from ratecard.service.settings import Settings
 from ratecard.service.support import add_support_user, authenticate
-from ratecard.store.database import Database
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FIXTURE = Path(__file__).resolve().parents[1] / "deflex" / "fixtures" / "acme_flex_resources.json"
@@ -40,7 +40,7 @@ def _at(text: str) -> datetime:
 
 @pytest.fixture
 def stored(
-    db: Database, settings: Settings, store_book_accounts: Callable[[Database, str], None]
+    db: Store, settings: Settings, store_book_accounts: Callable[[Store, str], None]
 ) -> Callable[[str], None]:
     """Store an example book: accounts, Flex history (through the service) and events."""
 
@@ -62,7 +62,7 @@ def stored(
     ["flex-named-user", "flex-active-user-hours", "flex-user-usage"],
 )
 def test_stored_flex_accounts_are_billed_like_their_books(
-    db: Database, settings: Settings, stored: Callable[[str], None], book: str
+    db: Store, settings: Settings, stored: Callable[[str], None], book: str
 ) -> None:
     stored(book)
     (result,) = invoices.generate(db, JULY, settings)
@@ -71,7 +71,7 @@ def test_stored_flex_accounts_are_billed_like_their_books(
 
 
 def test_a_refused_switch_names_the_rule_and_changes_nothing(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-named-user")
     with pytest.raises(PlanChangeRefusedError) as caught:
@@ -84,7 +84,7 @@ def test_a_refused_switch_names_the_rule_and_changes_nothing(
 
 
 def test_a_switch_takes_effect_on_the_first_of_next_month(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-named-user")
     status = flex_service.change_plan(
@@ -98,7 +98,7 @@ def test_a_switch_takes_effect_on_the_first_of_next_month(
 
 
 def test_the_stored_advisor_matches_the_book_advisor(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-named-user")
     data = flex_service.compare(db, NU, JULY, settings=settings)
@@ -112,7 +112,7 @@ def test_the_stored_advisor_matches_the_book_advisor(
 
 
 def test_mid_month_deflexification_through_the_workflow_bills_like_the_book(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-deflexified")
     deflex.import_resources(db, LEAVING, _fixture(LEAVING))
@@ -134,7 +134,7 @@ def test_mid_month_deflexification_through_the_workflow_bills_like_the_book(
 
 
 def test_an_account_user_cannot_process_its_own_request(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-deflexified")
     filed = deflex.file_request(
@@ -146,7 +146,7 @@ def test_an_account_user_cannot_process_its_own_request(
 
 
 def test_an_unacknowledged_request_stays_a_draft_until_acknowledged(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-deflexified")
     filed = deflex.file_request(
@@ -163,7 +163,7 @@ def test_an_unacknowledged_request_stays_a_draft_until_acknowledged(
 
 
 def test_user_usage_is_refused_with_the_login_users_and_their_projected_charge(
-    db: Database, settings: Settings, stored: Callable[[str], None]
+    db: Store, settings: Settings, stored: Callable[[str], None]
 ) -> None:
     stored("flex-user-usage")
     deflex.import_resources(db, UU, _fixture(UU))  # three workers: no seats by login
@@ -178,7 +178,7 @@ def test_user_usage_is_refused_with_the_login_users_and_their_projected_charge(
     assert caught.value.command is None  # deleting the Workers would not stop it
 
 
-def test_support_tokens_are_checked_and_unknown_requests_are_not_found(db: Database) -> None:
+def test_support_tokens_are_checked_and_unknown_requests_are_not_found(db: Store) -> None:
     token = add_support_user(db, "sam")
     assert authenticate(db, "sam", token)
     assert not authenticate(db, "sam", "0" * 32)
