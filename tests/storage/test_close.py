@@ -352,3 +352,37 @@ def test_a_call_in_the_last_half_millisecond_of_the_month_is_on_its_invoice(
     (doc,) = fast_then_existing(db, Month(2026, 7), settings)
     assert [(line["quantity"], line["amount"]) for line in doc["lines"]] == [("4", "0.05")]
     assert doc["total"] == "0.05"
+
+
+def test_every_block_reader_sees_the_snapshot_the_read_began_with(
+    postgres_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL reads blocks on several connections at once; each imports the unit of
+    work's snapshot, so an event committed after the read began is in none of the blocks
+    (a reader on a READ COMMITTED connection of its own would see it)."""
+    db = postgres_db
+    insert = (
+        "INSERT INTO events (account_sid, event_id, type, time, body, stored_at, category, "
+        "quantity, country) VALUES ('AC1', :id, 'call', '2026-07-02 10:00:00+00', '{}', "
+        "'2026-07-02 10:00:00+00', 'calls-outbound', 60, 'US')"
+    )
+    with db.engine.begin() as connection:
+        for n in range(4):
+            connection.execute(text(insert), {"id": f"before{n}"})
+    read = bulk._postgresql_blocks
+
+    def committing_first(*args: Any) -> Any:
+        if args[-2] == (0, 2):  # reader 0, before its first block: a concurrent commit
+            with db.engine.begin() as connection:
+                connection.execute(text(insert), {"id": "after"})
+        yield from read(*args)
+
+    monkeypatch.setattr(bulk, "BLOCK_SEQS", 3)
+    monkeypatch.setattr(bulk, "_postgresql_blocks", committing_first)
+    with UnitOfWork(db) as uow:
+        start, end = datetime(2026, 7, 1, tzinfo=UTC), datetime(2026, 8, 1, tzinfo=UTC)
+        usage = bulk.month_usage(uow, start, end, None, (1, 6))
+    assert sorted(usage["event_id"]) == ["before0", "before1", "before2", "before3"]
+    monkeypatch.setattr(bulk, "_postgresql_blocks", read)
+    with UnitOfWork(db) as uow:
+        assert bulk.month_usage(uow, start, end, None, (1, 6)).height == 5

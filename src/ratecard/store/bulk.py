@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, insert, select, text
+from sqlalchemy import Engine, Table, insert, select, text
 
 from ratecard.billing import coverage
 from ratecard.errors import StoreError
@@ -34,6 +34,9 @@ from ratecard.store.unit_of_work import UnitOfWork
 
 #: Events per block of rows read (by ``seq`` range) and decoded together.
 BLOCK_SEQS = 250_000
+#: PostgreSQL connections reading blocks at once, on the unit of work's snapshot (a server
+#: process formats one block at a time, on one core).
+READERS = 2
 #: The stored columns of :func:`month_usage`, with their Polars dtypes. ``time`` is the UTC
 #: instant in microseconds since the epoch; ``quantity`` and ``amount`` are the exact decimal
 #: text of the stored values (``quantity`` in the type's measure: seconds for a call).
@@ -141,7 +144,7 @@ def month_usage(
     only its result for the whole span is ever held, never all the stored text columns)."""
     postgresql = uow.dialect == "postgresql"
     if postgresql:
-        blocks = _prefetched(_driver(uow), _postgresql_blocks, start, end, members, span)
+        blocks = _parallel_blocks(uow, start, end, members, span)
     else:
         blocks = _sqlite_blocks(uow, start, end, members, span)
     keep = each or (lambda frame: frame)
@@ -180,34 +183,100 @@ def _driver(uow: UnitOfWork) -> Any:
     return connection
 
 
-def _prefetched(connection: Any, read: Any, *args: Any) -> Iterator[bytes]:
-    """The blocks of ``read(connection, *args, stop)``, each fetched by a reader thread while
-    the caller handles the one before. The caller must not use ``connection`` meanwhile."""
-    blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
+@contextlib.contextmanager
+def _snapshot_connections(uow: UnitOfWork, count: int) -> Iterator[list[Any]]:
+    """``count`` connections besides the unit of work's, each in a read-only transaction that
+    sees the unit of work's snapshot (``pg_export_snapshot``): every reader reads the same
+    data, whatever commits meanwhile (the unit of work's own connection, READ COMMITTED, would
+    take a new snapshot per block)."""
+    session = uow.events.session
+    exported = session.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with contextlib.ExitStack() as stack:
+        connections = []
+        for _ in range(count):
+            connection = stack.enter_context(
+                engine.connect().execution_options(isolation_level="REPEATABLE READ")
+            )
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{exported}'")
+            # compiling the expressions (JIT) costs more than it saves on these reads
+            connection.exec_driver_sql("SET LOCAL jit = off")
+            connections.append(connection.connection.driver_connection)
+        yield connections
+
+
+def _parallel_blocks(
+    uow: UnitOfWork,
+    start: datetime,
+    end: datetime,
+    members: list[str] | None,
+    span: tuple[int, int],
+) -> Iterator[bytes]:
+    """The blocks of ``span``, read by :data:`READERS` threads on as many connections sharing
+    the unit of work's snapshot (reader k reads blocks k, k + READERS, ...), yielded in block
+    order: the server formats blocks (the read's cost, one core per connection) while the
+    caller decodes the ones before."""
+    low, high = span
+    blocks = max(0, (high - low) // BLOCK_SEQS + 1)
+    count = max(1, min(READERS, blocks))
+    with _snapshot_connections(uow, count) as connections:
+        readers = [
+            (connection, _postgresql_blocks, start, end, members, span, (k, count))
+            for k, connection in enumerate(connections)
+        ]
+        yield from _prefetched(readers)
+
+
+def _prefetched(readers: Sequence[tuple[Any, ...]]) -> Iterator[bytes]:
+    """The blocks of each ``(connection, read, *args)`` of ``readers``, ``read(connection,
+    *args, stop)`` run by a thread of its own, taken from each in turn (reader 0's first block,
+    reader 1's first block, ...) while the caller handles the one before. The caller must not
+    use the connections meanwhile. A reader's error is raised in the caller's thread; every
+    reader is stopped and joined either way."""
     stop = threading.Event()
+    queues: list[queue.Queue[bytes | BaseException | None]] = []
+    threads = []
+    for connection, read, *args in readers:
+        blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
 
-    def reader() -> None:
-        try:
-            for block in read(connection, *args, stop):
-                blocks.put(block)
-        except BaseException as error:  # handed to the caller's thread, raised there
-            blocks.put(error)
-        finally:
-            blocks.put(None)
+        def reader(
+            connection: Any = connection,
+            read: Any = read,
+            args: Any = args,
+            blocks: queue.Queue[bytes | BaseException | None] = blocks,
+        ) -> None:
+            try:
+                for block in read(connection, *args, stop):
+                    blocks.put(block)
+            except BaseException as error:  # handed to the caller's thread, raised there
+                blocks.put(error)
+            finally:
+                blocks.put(None)
 
-    thread = threading.Thread(target=reader, name="close-reader", daemon=True)
-    thread.start()
+        queues.append(blocks)
+        threads.append(threading.Thread(target=reader, name="close-reader", daemon=True))
+    for thread in threads:
+        thread.start()
     try:
-        while (block := blocks.get()) is not None:
-            if isinstance(block, BaseException):
-                raise block
-            yield block
+        live = list(queues)
+        while live:
+            for blocks in list(live):
+                block = blocks.get()
+                if block is None:
+                    live.remove(blocks)
+                    continue
+                if isinstance(block, BaseException):
+                    raise block
+                yield block
     finally:
         stop.set()
-        while thread.is_alive():  # unblock a reader waiting on a full queue
-            with contextlib.suppress(queue.Empty):
-                blocks.get(timeout=0.1)
-        thread.join()
+        for blocks, thread in zip(queues, threads, strict=True):
+            while thread.is_alive():  # unblock a reader waiting on a full queue
+                with contextlib.suppress(queue.Empty):
+                    blocks.get(timeout=0.1)
+            thread.join()
 
 
 def _postgresql_blocks(
@@ -216,8 +285,10 @@ def _postgresql_blocks(
     end: datetime,
     members: list[str] | None,
     span: tuple[int, int],
+    share: tuple[int, int],
     stop: threading.Event,
 ) -> Iterator[bytes]:
+    """The blocks ``k, k + n, k + 2n, ...`` of ``span`` for ``share = (k, n)``."""
     from psycopg import sql
     from psycopg.adapt import Loader
     from psycopg.pq import Format
@@ -242,9 +313,10 @@ def _postgresql_blocks(
         sql.SQL(row), where
     )
     low, high = span
+    k, n = share
     with connection.cursor(binary=True) as cursor:
         cursor.adapters.register_loader("text", Raw)
-        for first in range(low, high + 1, BLOCK_SEQS):
+        for first in range(low + k * BLOCK_SEQS, high + 1, n * BLOCK_SEQS):
             if stop.is_set():
                 return
             cursor.execute(query, (first, first + BLOCK_SEQS))
