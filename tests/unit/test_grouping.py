@@ -16,7 +16,6 @@ from ratecard.prices.per_unit import PerUnitPrice
 from ratecard.prices.pooled import Pool
 from ratecard.rating.grouping import (
     ORDER_COLUMNS,
-    CounterKey,
     counter_expr,
     counter_key,
     in_rating_order,
@@ -59,20 +58,20 @@ PRICE = PerUnitPrice.model_validate({"model": "per_unit", "category": "sms", "ra
 def test_counter_key_and_its_column_form_agree(charge: Chargeable, who: dict[str, str]) -> None:
     accounts = [PARENT, CHILD, OTHER]
     keys = [counter_key(charge, OWNERS[a], a) for a in accounts]
-    assert [key.who for key in keys] == [who[a] for a in accounts]
+    assert [key[0] for key in keys] == [who[a] for a in accounts]
     frame = pl.DataFrame(
         {"billing_account": [OWNERS[a] for a in accounts], "account": accounts}
     ).with_columns(per_account=pl.lit(per_account(charge)))
     column = frame.select(counter_expr(pl.col("per_account"))).to_series().to_list()
-    assert column == [key.who for key in keys]
+    assert column == [key[0] for key in keys]
 
 
 def test_a_pool_counts_by_name_across_versions_a_price_by_its_version() -> None:
     old, new = pool("billing_account"), pool("billing_account")
-    assert counter_key(old, PARENT, CHILD) == CounterKey(PARENT, "voice", True)
+    assert counter_key(old, PARENT, CHILD) == (PARENT, "voice", True)
     assert counter_key(old, PARENT, CHILD) == counter_key(new, PARENT, PARENT)
     revised = PRICE.model_copy(update={"rate": Decimal("0.02")})
-    assert counter_key(PRICE, PARENT, CHILD) == CounterKey(PARENT, id(PRICE), False)
+    assert counter_key(PRICE, PARENT, CHILD) == (PARENT, id(PRICE), False)
     assert counter_key(PRICE, PARENT, CHILD) != counter_key(revised, PARENT, CHILD)
 
 
@@ -107,7 +106,7 @@ def test_charges_answer_what_rating_asks() -> None:
         (Kind.USAGE, Decimal("0.30")),
         (Kind.MINIMUM_SPEND, Decimal("0.70")),
     ]
-    assert counted == Decimal(32)
+    assert counted == Decimal(2)  # a price depends on no count before it: given back
 
 
 def test_order_key_and_order_by_agree_on_ties() -> None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ratecard.money import MAX_RATE_PLACES, ZERO, add, mul, non_negative, total
+from ratecard.money import MAX_RATE_PLACES, ZERO, mul, non_negative, total
 from ratecard.prices.metered import Usage
 from ratecard.prices.parts import Kind, Part
 from ratecard.prices.tiers import check_bounds, tier_label
@@ -143,24 +143,20 @@ class Price(BaseModel, Chargeable):
     def charge(self, usages: Sequence[Usage]) -> list[Part]:
         """Price one billing account's month of this category (``usages`` in time order)."""
 
-    @property
-    def counter_scope(self) -> Scope:
-        """A price rates each billing account's month of its category as a whole."""
-        return "billing_account"
-
-    @property
-    def pool_name(self) -> str | None:
-        return None
+    # Class attributes, not properties: rating reads them once per usage.
+    #: A price rates each billing account's month of its category as a whole.
+    counter_scope: ClassVar[Scope] = "billing_account"
+    #: A price is no pool.
+    pool_name: ClassVar[str | None] = None
 
     def rate_run(
         self, usages: Sequence[Usage], counted: Decimal = ZERO
     ) -> tuple[list[Part], Decimal]:
-        """The month's parts (:meth:`charge`) with its spend limits (:meth:`spend_limits`);
-        ``usages`` are the whole month (a price's counter is its own, so ``counted`` is only
-        carried on)."""
-        return self.spend_limits(self.charge(usages)), add(
-            counted, total(usage.quantity for usage in usages)
-        )
+        """The month's parts (:meth:`charge`) with its spend limits (:meth:`spend_limits`).
+
+        ``usages`` are the whole month: a price's counter is its own and depends on no count
+        before it, so ``counted`` is returned as given."""
+        return self.spend_limits(self.charge(usages)), counted
 
     def spend_limits(self, parts: list[Part]) -> list[Part]:
         """Add the minimum-spend top-up or maximum-spend reduction of this price's month.

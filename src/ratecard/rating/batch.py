@@ -927,7 +927,7 @@ def _delegate(plan: _Plan, rows: Rows) -> dict[Key, list[Part]]:
     result: dict[Key, list[Part]] = defaultdict(list)
     for (counter, month), members in groups.items():
         # delegated charges are prices (never pools): a counter's sid is its billing account
-        result[(counter.who, _month(plan.months[month]))].extend(rate_counter(members))
+        result[(counter[0], _month(plan.months[month]))].extend(rate_counter(members))
     return dict(result)
 
 

@@ -176,21 +176,21 @@ class LiveRater:
                 [Unpriced(c, country, ids[0], len(ids)) for (c, country), ids in missing.items()]
             )
         for (counter, month), items in pooled.items():
-            found = self.counters.get((counter.who, counter.charge, month))
+            slot = (counter[0], counter[1], month)
+            found = self.counters.get(slot)
             if found is None:
-                found = self.counters[(counter.who, counter.charge, month)] = PoolCounter()
+                found = self.counters[slot] = PoolCounter()
                 # The counter's invoice is its billing account's, as in the reference kernel.
-                self._members[(invoice_owner(counter, self.billing_account_of), month)].append(
-                    found
-                )
+                owner = invoice_owner(counter, self.billing_account_of)
+                self._members[(owner, month)].append(found)
             found.add_all(items)
         for (counter, month), (price, group) in priced.items():
-            known = self.groups.get((counter.who, counter.charge, month))
+            slot = (counter[0], counter[1], month)
+            known = self.groups.get(slot)
             if known is None:
-                known = self.groups[(counter.who, counter.charge, month)] = PricedGroup(price)
-                self._members[(invoice_owner(counter, self.billing_account_of), month)].append(
-                    known
-                )
+                known = self.groups[slot] = PricedGroup(price)
+                owner = invoice_owner(counter, self.billing_account_of)
+                self._members[(owner, month)].append(known)
             for usage in group:
                 known.add(usage)
 
