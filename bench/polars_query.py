@@ -32,6 +32,7 @@ from ratecard.rating.columns import (
     scaled,
     scan_parquet,
 )
+from ratecard.rating.grouping import counter_expr, order_by, per_account
 
 _LINE = ["billing_account", "month", "category", "pool", "tier", "rate"]
 
@@ -55,7 +56,7 @@ def _prices(catalog: Catalog, frame: pl.DataFrame, when: datetime) -> pl.DataFra
             for tier, rate in enumerate(rates):
                 high = bounds[tier + 1] if tier + 1 < len(bounds) else INT64_MAX
                 values: tuple[object, ...] = (category, country, True, charge.name)
-                values += (charge.scope == "account", tier + 1, bounds[tier], high)
+                values += (per_account(charge), tier + 1, bounds[tier], high)
                 values += (scaled(rate, RATE_PLACES, "rate"),)
                 for name, value in zip(rows, values, strict=True):
                     rows[name].append(value)
@@ -112,16 +113,8 @@ def polars_total(catalog: Catalog, path: Path) -> Decimal:
     per_row = ["billing_account", "month", "category", "country"]
     pooled = (
         rows.filter(pl.col("pooled"))
-        .with_columns(
-            counter=pl.when(pl.col("by_account"))
-            .then(pl.col("account"))
-            .otherwise(pl.col("billing_account"))
-        )
-        .with_columns(
-            after=pl.col("quantity")
-            .cum_sum()
-            .over(counter, order_by=["time", "event_id", pl.col("account").cast(pl.String)])
-        )
+        .with_columns(counter=counter_expr(pl.col("by_account")))
+        .with_columns(after=pl.col("quantity").cum_sum().over(counter, order_by=order_by()))
         .with_columns(before=pl.col("after") - pl.col("quantity"))
         .group_by(per_row)
         .agg(

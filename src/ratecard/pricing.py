@@ -23,8 +23,6 @@ from ratecard.catalog import Catalog, Charge, load_catalog, parse_catalog
 from ratecard.errors import EventError, Problem, RatingError
 from ratecard.money import round_money, total
 from ratecard.prices.metered import Usage
-from ratecard.prices.pooled import Pool
-from ratecard.rating.engine import spend_limits
 from ratecard.rating.lines import Line, assemble_lines
 from ratecard.usage.events import Moment, Quantity
 
@@ -106,12 +104,10 @@ def price(
         country,
         "quantity" if events is None else "events",
     )
-    if isinstance(charge, Pool):
-        parts, _ = charge.charge(usages)
-        name = f"pool {charge.name}"
-    else:
-        parts = spend_limits(charge, charge.charge(usages))
-        name = str(getattr(charge, "model", type(charge).__name__))
+    parts, _ = charge.rate_run(usages)  # a pool from an empty count; a price with its limits
+    pool = charge.pool_name
+    model = str(getattr(charge, "model", type(charge).__name__))
+    name = model if pool is None else f"pool {pool}"
     lines = assemble_lines(parts, book)
     return Quote(
         category=category,

@@ -11,11 +11,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from ratecard.money import MAX_RATE_PLACES, mul, non_negative
+from ratecard.money import MAX_RATE_PLACES, ZERO, mul, non_negative, total
 from ratecard.prices.metered import Usage
 from ratecard.prices.parts import Kind, Part
 from ratecard.prices.tiers import check_bounds, tier_label
@@ -89,7 +89,39 @@ class Tiered(BaseModel):
         return tier_label(self.bounds, index)
 
 
-class Price(BaseModel, ABC):
+#: Whose usage shares one counter: the billing account's (parent and subaccounts) or each
+#: account's own.
+Scope = Literal["billing_account", "account"]
+
+
+class Chargeable(ABC):
+    """What rating asks of any charge, a :class:`Price` or a pool, instead of its type.
+
+    A charge counts a billing account's (or an account's) usage of a month in one counter and
+    prices it in order: :meth:`rate_run`. A pool's counter spans catalog versions (it is keyed
+    by :attr:`pool_name`); a price's is its own.
+    """
+
+    @property
+    @abstractmethod
+    def counter_scope(self) -> Scope:
+        """Whose usage shares this charge's counter."""
+
+    @property
+    @abstractmethod
+    def pool_name(self) -> str | None:
+        """The pool's name (its counter spans catalog versions; its lines show it), or None."""
+
+    @abstractmethod
+    def rate_run(
+        self, usages: Sequence[Usage], counted: Decimal = ZERO
+    ) -> tuple[list[Part], Decimal]:
+        """Price ``usages`` (one counter's, in order) after ``counted`` units already in the
+        counter; return the parts (exact amounts, catalog currency, never rounded) and the new
+        count (units)."""
+
+
+class Price(BaseModel, Chargeable):
     """A price for one category (in some countries), and how to rate it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -110,6 +142,36 @@ class Price(BaseModel, ABC):
     @abstractmethod
     def charge(self, usages: Sequence[Usage]) -> list[Part]:
         """Price one billing account's month of this category (``usages`` in time order)."""
+
+    # Class attributes, not properties: rating reads them once per usage.
+    #: A price rates each billing account's month of its category as a whole.
+    counter_scope: ClassVar[Scope] = "billing_account"
+    #: A price is no pool.
+    pool_name: ClassVar[str | None] = None
+
+    def rate_run(
+        self, usages: Sequence[Usage], counted: Decimal = ZERO
+    ) -> tuple[list[Part], Decimal]:
+        """The month's parts (:meth:`charge`) with its spend limits (:meth:`spend_limits`).
+
+        ``usages`` are the whole month: a price's counter is its own and depends on no count
+        before it, so ``counted`` is returned as given."""
+        return self.spend_limits(self.charge(usages)), counted
+
+    def spend_limits(self, parts: list[Part]) -> list[Part]:
+        """Add the minimum-spend top-up or maximum-spend reduction of this price's month.
+
+        The limits apply to a charge that has usage in the month; the adjustment is a part of
+        its own (precise amount = limit - spent, catalog currency, not rounded), so the invoice
+        shows it on a line of its own.
+        """
+        spent = total(part.amount for part in parts)
+        low, high = self.minimum_spend, self.maximum_spend
+        if low is not None and spent < low:
+            return [*parts, fee_part(self.category, Kind.MINIMUM_SPEND, low - spent)]
+        if high is not None and spent > high:
+            return [*parts, fee_part(self.category, Kind.MAXIMUM_SPEND, high - spent)]
+        return parts
 
 
 def usage_part(

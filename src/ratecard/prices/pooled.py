@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ratecard.money import add
-from ratecard.prices.base import Rate, Units, usage_part
+from ratecard.money import ZERO, add
+from ratecard.prices.base import Chargeable, Rate, Scope, Units, usage_part
 from ratecard.prices.metered import Usage
 from ratecard.prices.parts import Part
 from ratecard.prices.tiers import check_bounds, tier_label, walk
@@ -30,7 +29,7 @@ class PoolTier(BaseModel):
     up_to: Units | None = None
 
 
-class Pool(BaseModel):
+class Pool(BaseModel, Chargeable):
     """A shared counter over several categories, each with its own rate per tier."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -38,7 +37,7 @@ class Pool(BaseModel):
     name: str = Field(min_length=1)
     description: str | None = None
     unit: str = "units"
-    scope: Literal["billing_account", "account"] = "billing_account"
+    scope: Scope = "billing_account"
     countries: list[str] = Field(min_length=1)
     tiers: list[PoolTier] = Field(min_length=1)
     rates: dict[str, list[Rate]] = Field(min_length=1)
@@ -62,6 +61,20 @@ class Pool(BaseModel):
 
     def label(self, index: int) -> str:
         return tier_label(self.bounds, index)
+
+    @property
+    def counter_scope(self) -> Scope:
+        return self.scope
+
+    @property
+    def pool_name(self) -> str | None:
+        return self.name
+
+    def rate_run(
+        self, usages: Sequence[Usage], counted: Decimal = ZERO
+    ) -> tuple[list[Part], Decimal]:
+        """Price ``usages`` from the pool's running count: :meth:`charge`."""
+        return self.charge(usages, counted)
 
     def charge(
         self, usages: Sequence[Usage], counted: Decimal = Decimal(0)

@@ -76,7 +76,16 @@ from ratecard.rating.columns import (
     scaled,
     unscaled,
 )
-from ratecard.rating.engine import Unpriced, spend_limits
+from ratecard.rating.engine import Unpriced, rate_counter
+from ratecard.rating.grouping import (
+    LINE_GROUP,
+    ORDER_COLUMNS,
+    CounterKey,
+    counter_key,
+    line_key,
+    order_by,
+    per_account,
+)
 from ratecard.rating.lines import Line, assemble_lines
 from ratecard.rating.rows import ParquetRows, Rows, frame_rows, shards
 
@@ -169,7 +178,8 @@ class BatchResult:
         if owners is not None:
             wanted = pl.DataFrame({"billing_account": pl.Series(owners, dtype=pl.String)})
             sums = sums.join(wanted.lazy(), on="billing_account", how="semi")
-        keys = ["billing_account", *(["account"] if by_account else []), "month"]
+        first, month = LINE_GROUP
+        keys = [first, *(["account"] if by_account else []), month]
         summed = (
             sums.join(table.lazy(), on=["combo", "tier"], how="left")
             .group_by([*keys, "line"])
@@ -275,10 +285,9 @@ class BatchResult:
 
     def _spec(self, combo: int, tier: int) -> _LineSpec:
         spec = self.combos[combo]
-        if isinstance(spec.charge, Pool):
-            return _LineSpec(
-                spec.category, spec.charge.name, tier + 1, spec.labels[tier], spec.rates[tier]
-            )
+        pool = spec.charge.pool_name
+        if pool is not None:
+            return _LineSpec(spec.category, pool, tier + 1, spec.labels[tier], spec.rates[tier])
         return _LineSpec(spec.category, None, None, None, spec.rates[0])
 
     def _line_table(self) -> tuple[list[_LineSpec], pl.DataFrame]:
@@ -311,7 +320,9 @@ class BatchResult:
 
 
 def _line_key(line: Line) -> tuple[object, ...]:
-    return (line.category, line.kind, line.pool, line.tier, line.tier_label, line.unit_price)
+    return line_key(
+        line.category, line.kind, line.pool, line.tier, line.tier_label, line.unit_price
+    )
 
 
 def _merge(
@@ -579,14 +590,13 @@ def _run(
 def _exact(rows: Rows) -> Rows:
     """``rows`` in exact (time, event id, account) order: reads every event id."""
     everything = np.arange(len(rows))
-    keys = pl.DataFrame(
-        {
-            "time": rows.time,
-            "event_id": pl.Series(rows.fetch("event_id", everything), dtype=pl.String),
-            "account": pl.Series(rows.account.names()).gather(rows.account.codes),
-        }
+    values = (
+        rows.time,
+        pl.Series(rows.fetch("event_id", everything), dtype=pl.String),
+        pl.Series(rows.account.names()).gather(rows.account.codes),
     )
-    order = keys.select(pl.arg_sort_by("time", "event_id", "account")).to_series().to_numpy()
+    keys = pl.DataFrame(dict(zip(ORDER_COLUMNS, values, strict=True)))
+    order = keys.select(pl.arg_sort_by(order_by())).to_series().to_numpy()
     return rows.take(order)
 
 
@@ -679,18 +689,18 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
     combos, table = _resolve(rows, versions)
     member, members = _members(rows)
     functional = member is rows.account.codes
-    names = sorted({c.charge.name for c in combos if isinstance(c.charge, Pool)})
+    names = sorted({c.charge.pool_name for c in combos if c.charge.pool_name is not None})
     depth = max((len(c.bounds) for c in combos), default=0)
     bounds = np.full((max(1, len(combos)), max(1, depth)), INT64_MAX, dtype=np.int64)
     info = np.zeros((max(1, len(combos)), 5), dtype=np.int64)
     width = 0
     for c in combos:
         bounds[c.id, : len(c.bounds)] = c.bounds
-        pool = c.charge if isinstance(c.charge, Pool) else None
+        pool = c.charge.pool_name
         info[c.id] = (
             _KINDS[c.mode],
-            names.index(pool.name) if pool else 0,
-            pool is not None and pool.scope == "account",
+            names.index(pool) if pool is not None else 0,
+            per_account(c.charge),  # the loop's counter: grouping.counter_key's who
             len(c.bounds),
             width,
         )
@@ -905,21 +915,19 @@ def _delegate(plan: _Plan, rows: Rows) -> dict[Key, list[Part]]:
     at = np.flatnonzero(np.isin(plan.combo, delegated))
     if not len(at):
         return {}
-    groups: dict[tuple[str, int, int], list[tuple[Usage, Price]]] = defaultdict(list)
+    groups: dict[tuple[CounterKey, int], list[tuple[Usage, Charge]]] = defaultdict(list)
     owners = rows.owner.codes[at].tolist()
     months = plan.month[at].tolist() if len(plan.month) else [0] * len(at)
     for usage, owner, month, combo in zip(
         _usages(rows, at), owners, months, plan.combo[at].tolist(), strict=True
     ):
         charge = plan.combos[combo].charge
-        assert isinstance(charge, Price)
-        groups[(rows.owner.values[owner] or "", month, id(charge))].append((usage, charge))
+        key = counter_key(charge, rows.owner.values[owner] or "", usage.account)
+        groups[(key, month)].append((usage, charge))
     result: dict[Key, list[Part]] = defaultdict(list)
-    for (owner, month, _), members in groups.items():
-        members.sort(key=lambda pair: pair[0].order_key)
-        price = members[0][1]
-        group = [usage for usage, _ in members]
-        result[(owner, _month(plan.months[month]))].extend(spend_limits(price, price.charge(group)))
+    for (counter, month), members in groups.items():
+        # delegated charges are prices (never pools): a counter's sid is its billing account
+        result[(counter[0], _month(plan.months[month]))].extend(rate_counter(members))
     return dict(result)
 
 
@@ -946,7 +954,8 @@ def _pieces(combo: _Combo, usage: Usage, before: int) -> Iterator[Part]:
     """The parts of one usage: split at its pool's bounds (integers), or one per-unit part."""
     bounds: list[int | None] = [*combo.bounds, None]
     counted, remaining = before, scaled(usage.quantity, QUANTITY_PLACES, "quantity")
-    is_pool = isinstance(combo.charge, Pool)
+    pool = combo.charge.pool_name
+    is_pool = pool is not None
     while True:  # the walk of ratecard.prices.tiers, in integers
         tier = next(i for i, b in enumerate(bounds) if b is None or counted < b)
         bound = bounds[tier]
@@ -960,7 +969,7 @@ def _pieces(combo: _Combo, usage: Usage, before: int) -> Iterator[Part]:
             amount=unscaled(room * _rate(rate), AMOUNT_PLACES),
             tier=tier + 1 if is_pool else None,
             tier_label=combo.labels[tier] if is_pool else None,
-            pool=combo.charge.name if isinstance(combo.charge, Pool) else None,
+            pool=pool,
             account=usage.account,
             events=(usage.event_id,),
         )

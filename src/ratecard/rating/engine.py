@@ -14,13 +14,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ratecard.catalog.model import Catalog
+from ratecard.catalog.model import Catalog, Charge
 from ratecard.errors import NoPriceError
-from ratecard.money import total
-from ratecard.prices.base import Price, fee_part
+from ratecard.prices.base import Price
 from ratecard.prices.metered import Usage
-from ratecard.prices.parts import Kind, Part
-from ratecard.prices.pooled import Pool
+from ratecard.prices.parts import Part
+from ratecard.rating.grouping import (
+    CounterKey,
+    counter_key,
+    in_rating_order,
+    invoice_owner,
+    order_key,
+)
 
 
 @dataclass(frozen=True)
@@ -38,63 +43,48 @@ def rate(
 ) -> dict[str, list[Part]]:
     """Price ``usages`` (one month); return parts per billing account.
 
+    Each usage counts in its charge's counter (:func:`ratecard.rating.grouping.counter_key`).
     Raise NoPriceError listing every category/country without a price.
     """
-    pooled: dict[tuple[str, str], list[tuple[Usage, Pool]]] = defaultdict(list)
-    priced: dict[tuple[str, int], tuple[Price, list[Usage]]] = {}
+    counters: dict[CounterKey, list[tuple[Usage, Charge]]] = defaultdict(list)
     missing: dict[tuple[str, str | None], list[str]] = defaultdict(list)
     for usage in usages:
         owner = billing_account_of[usage.account]
         charge = catalog.at(usage.time).charge_for(usage.category, usage.country)
         if charge is None:
             missing[(usage.category, usage.country)].append(usage.event_id)
-        elif isinstance(charge, Pool):
-            counter = owner if charge.scope == "billing_account" else usage.account
-            pooled[(charge.name, counter)].append((usage, charge))
         else:
-            priced.setdefault((owner, id(charge)), (charge, []))[1].append(usage)
+            counters[counter_key(charge, owner, usage.account)].append((usage, charge))
     if missing:
         raise NoPriceError(
             [Unpriced(cat, country, ids[0], len(ids)) for (cat, country), ids in missing.items()]
         )
     parts: dict[str, list[Part]] = defaultdict(list)
-    for (_, counter), members in pooled.items():
-        owner = billing_account_of[counter]
-        parts[owner].extend(_rate_pool(members))
-    for (owner, _), (price, group) in priced.items():
-        group.sort(key=lambda u: u.order_key)
-        parts[owner].extend(spend_limits(price, price.charge(group)))
+    for key in in_rating_order(counters):
+        parts[invoice_owner(key, billing_account_of)].extend(rate_counter(counters[key]))
     return dict(parts)
 
 
-def _rate_pool(members: list[tuple[Usage, Pool]]) -> list[Part]:
-    """One pool counter's month, in time order; a catalog revision mid-month keeps the count."""
-    members.sort(key=lambda pair: pair[0].order_key)
+def rate_counter(members: list[tuple[Usage, Charge]]) -> list[Part]:
+    """One counter's month, in order (sorted here); where the charge changes (a pool's
+    counter spans catalog revisions) the next run keeps the count."""
+    members.sort(key=lambda pair: order_key(pair[0]))
     parts: list[Part] = []
     counted = Decimal(0)
     run: list[Usage] = []
-    pool = members[0][1]
-    for usage, version_pool in members:
-        if version_pool is not pool:
-            new_parts, counted = pool.charge(run, counted)
+    charge = members[0][1]
+    for usage, version_charge in members:
+        if version_charge is not charge:
+            new_parts, counted = charge.rate_run(run, counted)
             parts.extend(new_parts)
-            run, pool = [], version_pool
+            run, charge = [], version_charge
         run.append(usage)
-    new_parts, counted = pool.charge(run, counted)
+    new_parts, counted = charge.rate_run(run, counted)
     parts.extend(new_parts)
     return parts
 
 
 def spend_limits(price: Price, parts: list[Part]) -> list[Part]:
-    """Add the minimum-spend top-up or maximum-spend reduction of a price's month.
-
-    The limits apply to a charge that has usage in the month; the adjustment is a part of its
-    own (precise amount = limit - spent), so the invoice shows it on a line of its own.
-    """
-    spent = total(part.amount for part in parts)
-    low, high = price.minimum_spend, price.maximum_spend
-    if low is not None and spent < low:
-        return [*parts, fee_part(price.category, Kind.MINIMUM_SPEND, low - spent)]
-    if high is not None and spent > high:
-        return [*parts, fee_part(price.category, Kind.MAXIMUM_SPEND, high - spent)]
-    return parts
+    """Add the minimum-spend top-up or maximum-spend reduction of a price's month
+    (:meth:`Price.spend_limits`: exact amounts, catalog currency)."""
+    return price.spend_limits(parts)

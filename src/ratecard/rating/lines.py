@@ -16,6 +16,7 @@ from decimal import Decimal
 from ratecard.catalog.model import Catalog
 from ratecard.money import ZERO, add, plain, round_money, total
 from ratecard.prices.parts import Kind, Part
+from ratecard.rating.grouping import line_key
 
 _KIND_ORDER = {kind: i for i, kind in enumerate(Kind)}
 
@@ -43,7 +44,9 @@ def assemble_lines(parts: Iterable[Part], catalog: Catalog) -> tuple[Line, ...]:
     """Group parts into lines and round each line once."""
     groups: dict[tuple[object, ...], list[Part]] = {}
     for part in parts:
-        key = (part.category, part.kind, part.pool, part.tier, part.tier_label, part.unit_price)
+        key = line_key(
+            part.category, part.kind, part.pool, part.tier, part.tier_label, part.unit_price
+        )
         groups.setdefault(key, []).append(part)
     order = {name: i for i, name in enumerate(catalog.categories)}
     lines = [_line(group, catalog) for group in groups.values()]

@@ -26,7 +26,6 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from ratecard.catalog.model import Catalog
@@ -38,10 +37,9 @@ from ratecard.prices.metered import Usage
 from ratecard.prices.parts import Part
 from ratecard.prices.pooled import Pool
 from ratecard.prices.tiers import tier_of
-from ratecard.rating.engine import Unpriced, spend_limits
+from ratecard.rating.engine import Unpriced
+from ratecard.rating.grouping import CounterKey, OrderKey, counter_key, invoice_owner, order_key
 from ratecard.rating.lines import Line, assemble_lines
-
-OrderKey = tuple[int, datetime, str, str]
 
 
 @dataclass
@@ -73,9 +71,10 @@ class PoolCounter:
         if not items:
             return
         first = len(self.usages)
-        for usage, pool in sorted(items, key=lambda item: item[0].order_key):
-            position = bisect_right(self.keys, usage.order_key)
-            self.keys.insert(position, usage.order_key)
+        for usage, pool in sorted(items, key=lambda item: order_key(item[0])):
+            key = order_key(usage)
+            position = bisect_right(self.keys, key)
+            self.keys.insert(position, key)
             self.usages.insert(position, usage)
             self.pools.insert(position, pool)
             self.before.insert(position, ZERO)
@@ -125,14 +124,15 @@ class PricedGroup:
     _parts: list[Part] | None = None
 
     def add(self, usage: Usage) -> None:
-        position = bisect_right(self.keys, usage.order_key)
-        self.keys.insert(position, usage.order_key)
+        key = order_key(usage)
+        position = bisect_right(self.keys, key)
+        self.keys.insert(position, key)
         self.usages.insert(position, usage)
         self._parts = None
 
     def all_parts(self) -> list[Part]:
         if self._parts is None:
-            self._parts = spend_limits(self.price, self.price.charge(self.usages))
+            self._parts, _ = self.price.rate_run(self.usages)
         return self._parts
 
 
@@ -142,8 +142,10 @@ class LiveRater:
     def __init__(self, catalog: Catalog, billing_account_of: Mapping[str, str]) -> None:
         self.catalog = catalog
         self.billing_account_of = billing_account_of
-        self.counters: dict[tuple[str, str, Month], PoolCounter] = {}
-        self.groups: dict[tuple[str, int, Month], PricedGroup] = {}
+        # keyed by (counter sid, pool name or price id, month): the counter key of
+        # ratecard.rating.grouping.counter_key and the month
+        self.counters: dict[tuple[str, str | int, Month], PoolCounter] = {}
+        self.groups: dict[tuple[str, str | int, Month], PricedGroup] = {}
         # What each (billing account, month) is made of, for reads.
         self._members: dict[tuple[str, Month], list[PoolCounter | PricedGroup]] = defaultdict(list)
 
@@ -154,8 +156,8 @@ class LiveRater:
     def add_all(self, usages: Iterable[Usage]) -> None:
         """Rate ``usages`` now, in any order, walking each pool counter's tail once for them
         all; raise NoPriceError naming every usage without a price (and keep nothing)."""
-        pooled: dict[tuple[str, str, Month], list[tuple[Usage, Pool]]] = {}
-        priced: dict[tuple[str, int, Month], tuple[Price, list[Usage]]] = {}
+        pooled: dict[tuple[CounterKey, Month], list[tuple[Usage, Pool]]] = {}
+        priced: dict[tuple[CounterKey, Month], tuple[Price, list[Usage]]] = {}
         missing: dict[tuple[str, str | None], list[str]] = defaultdict(list)
         for usage in usages:
             owner = self.billing_account_of[usage.account]
@@ -163,27 +165,32 @@ class LiveRater:
             charge = self.catalog.at(usage.time).charge_for(usage.category, usage.country)
             if charge is None:
                 missing[(usage.category, usage.country)].append(usage.event_id)
-            elif isinstance(charge, Pool):
-                counter = owner if charge.scope == "billing_account" else usage.account
-                pooled.setdefault((counter, charge.name, month), []).append((usage, charge))
-            else:
-                priced.setdefault((owner, id(charge), month), (charge, []))[1].append(usage)
+                continue
+            key = (counter_key(charge, owner, usage.account), month)
+            if isinstance(charge, Pool):  # an incremental counter (PoolCounter)
+                pooled.setdefault(key, []).append((usage, charge))
+            else:  # the month rated again when read (PricedGroup)
+                priced.setdefault(key, (charge, []))[1].append(usage)
         if missing:
             raise NoPriceError(
                 [Unpriced(c, country, ids[0], len(ids)) for (c, country), ids in missing.items()]
             )
-        for key, items in pooled.items():
-            found = self.counters.get(key)
+        for (counter, month), items in pooled.items():
+            slot = (counter[0], counter[1], month)
+            found = self.counters.get(slot)
             if found is None:
-                found = self.counters[key] = PoolCounter()
+                found = self.counters[slot] = PoolCounter()
                 # The counter's invoice is its billing account's, as in the reference kernel.
-                self._members[(self.billing_account_of[key[0]], key[2])].append(found)
+                owner = invoice_owner(counter, self.billing_account_of)
+                self._members[(owner, month)].append(found)
             found.add_all(items)
-        for group_key, (price, group) in priced.items():
-            known = self.groups.get(group_key)
+        for (counter, month), (price, group) in priced.items():
+            slot = (counter[0], counter[1], month)
+            known = self.groups.get(slot)
             if known is None:
-                known = self.groups[group_key] = PricedGroup(price)
-                self._members[(group_key[0], group_key[2])].append(known)
+                known = self.groups[slot] = PricedGroup(price)
+                owner = invoice_owner(counter, self.billing_account_of)
+                self._members[(owner, month)].append(known)
             for usage in group:
                 known.add(usage)
 
