@@ -111,7 +111,10 @@ def test_counters_start_again_in_a_new_month(tmp_path: Path) -> None:
     path = write(tmp_path / "u.parquet", rows, row_group=1)
     lines = rate_parquet_stream(catalog(), path).lines()
     for month in (JANUARY, Month(2026, 2)):
-        assert amounts(lines[("A", month)]) == {("a", 1): Decimal("10.00"), ("a", 2): Decimal("1.00")}
+        assert amounts(lines[("A", month)]) == {
+            ("a", 1): Decimal("10.00"),
+            ("a", 2): Decimal("1.00"),
+        }
 
 
 def random_usages(seed: int, count: int) -> list[Usage]:
@@ -155,7 +158,7 @@ def test_rows_unsorted_inside_row_groups_in_order_are_rated_as_sorted(tmp_path: 
 def test_row_groups_out_of_time_order_are_refused(tmp_path: Path) -> None:
     rows = [usage("e1", "a", 1, second=5), usage("e2", "a", 1, second=1)]
     path = write(tmp_path / "u.parquet", rows, row_group=1)
-    with pytest.raises(RatingError, match="row group 1 starts at .*rate_parquet_shards"):
+    with pytest.raises(RatingError, match=r"row group 1 starts at .*rate_parquet_shards"):
         rate_parquet_stream(catalog(), path)
 
 
