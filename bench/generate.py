@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ratecard.rating.columns import ROW_GROUP, micros, parquet_writer
@@ -102,6 +101,32 @@ def _coded(values: list[str], codes: np.ndarray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(values))
 
 
+def _event_ids(first: int, count: int) -> pa.StringArray:
+    """``EV`` + the 12-digit zero-padded index of each event from ``first``: written as one
+    byte matrix (14 bytes a row), each half of the digits gathered from a table of the 10**6
+    six-digit strings (formatting 1B numbers one by one takes minutes)."""
+    numbers = np.arange(first, first + count, dtype=np.int64)
+    rows = np.empty(count, dtype=[("prefix", "V2"), ("high", "V6"), ("low", "V6")])  # packed
+    rows["prefix"] = np.frombuffer(b"EV", dtype="V2")[0]
+    rows["high"] = _SIX[numbers // 10**6]
+    rows["low"] = _SIX[numbers % 10**6]
+    offsets = np.arange(0, 14 * (count + 1), 14, dtype=np.int32)
+    return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(rows))
+
+
+def _six_digits() -> np.ndarray:
+    """The strings 000000 to 999999 as 6-byte values."""
+    numbers = np.arange(10**6, dtype=np.int64)
+    digits = np.empty((10**6, 6), dtype=np.uint8)
+    for place in range(5, -1, -1):
+        digits[:, place] = numbers % 10 + ord("0")
+        numbers //= 10
+    return digits.view("V6")[:, 0]
+
+
+_SIX = _six_digits()
+
+
 def _chunks(  # type: ignore[no-untyped-def]
     events: int,
     seed: int,
@@ -132,10 +157,9 @@ def _chunks(  # type: ignore[no-untyped-def]
         highs = np.array([m[3] for m in MIX])[kind]
         units = rng.integers(lows, highs + 1, dtype=np.int64)
         country = rng.random(size) < 0.1
-        ids = pc.utf8_lpad(pa.array(np.arange(done, done + size)).cast(pa.string()), 12, "0")
         yield pa.table(
             {
-                "event_id": pc.binary_join_element_wise("EV", ids, ""),
+                "event_id": _event_ids(done, size),
                 "account": _coded(sids, who),
                 "billing_account": _coded(sids, owner_code[who]),
                 "time": pa.array(start + seconds * 1_000_000),
