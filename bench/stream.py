@@ -61,11 +61,17 @@ def polars_skip_reason(events: int) -> str | None:
     return None
 
 
-def run_child(root: Path, engine: str, path: Path, events: int) -> dict[str, object]:
-    """One engine on one file in a fresh process: its JSON result."""
+def run_child(
+    root: Path, engine: str, path: Path, events: int, timeout: float | None = None
+) -> dict[str, object] | None:
+    """One engine on one file in a fresh process: its JSON result, or None if it did not
+    finish within ``timeout`` seconds (the caller prints that)."""
     cmd = [sys.executable, "-m", "bench", "stream-run", "--events", str(events)]
     cmd += ["--engine", engine, "--file", str(path)]
-    done = subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.PIPE)
+    try:
+        done = subprocess.run(cmd, check=True, cwd=root, stdout=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
     result: dict[str, object] = json.loads(done.stdout)
     return result
 
