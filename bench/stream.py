@@ -8,7 +8,7 @@ the same rating (:mod:`bench.polars_query`), each in a child process of its own 
 peak RSS), alternated ``--repeat`` times. Printed per size: seconds, ns/event and peak RSS
 of each engine, and the total of every invoice; the run fails unless every total is
 identical across engines and repeats. The Polars query holds the whole file in memory
-(9.4 GB at 100M events measured here): where its estimate does not fit the machine's
+(4.7 GB at 10M events measured here): where its estimate does not fit the machine's
 available memory it is skipped, and the reason printed, never silently.
 """
 
@@ -26,9 +26,9 @@ from ratecard.catalog.load import load_catalog
 from ratecard.rating.batch import rate_parquet_shards
 from ratecard.rating.stream import rate_parquet_stream
 
-#: Polars' peak memory per event from Parquet, measured here at 100M (9.4 GB): the estimate
-#: that decides whether its query can run at a size.
-POLARS_BYTES_PER_EVENT = 100
+#: The Polars query's peak memory per event from Parquet, measured here at 10M (4.7 GB on
+#: this generator's files): the estimate that decides whether its query can run at a size.
+POLARS_BYTES_PER_EVENT = 500
 #: Row groups of the stream bench's files (rows): a few per 10M events.
 ROW_GROUP = 4_000_000
 
@@ -54,7 +54,7 @@ def polars_skip_reason(events: int) -> str | None:
     if have and need > have:
         return (
             f"polars query skipped at {events:,} events: it reads the whole file into memory "
-            f"(~{need / 2**30:.0f} GiB estimated from 9.4 GB measured at 100M; "
+            f"(~{need / 2**30:.0f} GiB estimated from 4.7 GB measured at 10M; "
             f"{have / 2**30:.0f} GiB available); its window over (time, id) per counter has "
             "no streaming form"
         )
