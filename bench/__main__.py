@@ -29,6 +29,15 @@ set up in a child process, outside the timed part), then times month close (ever
 account's draft invoice generated and stored) and prints ``{"backend", "path", "events",
 "accounts", "setup_seconds", "seconds", "events_per_s", "peak_rss_mb", "invoices", "total"}``.
 
+``stream`` rates generated files of each ``--sizes`` (default 1M, 10M; 100M and 1B on
+request) with the streaming kernel (each row group read once) and the Polars query, each in a
+child process, prints seconds, ns/event and peak RSS per engine and size, and fails unless
+every total is identical (see :mod:`bench.stream`; ``--delete`` removes files of 100M+ events
+it generated once measured).
+
+    python -m bench stream [--sizes 1000000,10000000,100000000,1000000000] [--repeat 1] \
+        [--row-group 4000000] [--delete] [--format json]
+
 ``spark`` rates one generated file with the batch kernel, the Polars query and the Spark job
 (local mode on ``--cores``) in one run, prints each engine's ns/event, events/s and events/s
 per core, and fails unless the three totals are identical (see :mod:`bench.spark`).
@@ -65,6 +74,8 @@ from bench.spark import HEADER as SPARK_HEADER
 from bench.spark import SECTION as SPARK_SECTION
 from bench.spark import compare as compare_spark
 from bench.spark import row as spark_row
+from bench.stream import ROW_GROUP as STREAM_ROW_GROUP
+from bench.stream import polars_skip_reason, run_child, stream_path, summary, timed
 from ratecard.catalog.load import load_catalog
 from ratecard.periods import Month
 from ratecard.rating.batch import invoice_total, rate_parquet_shards, rate_rows
@@ -72,6 +83,7 @@ from ratecard.rating.columns import ROW_GROUP, frame_to_usages, parquet_writer, 
 from ratecard.rating.engine import rate
 from ratecard.rating.lines import assemble_lines
 from ratecard.rating.rows import ParquetRows
+from ratecard.rating.stream import rate_parquet_stream
 from ratecard.service import close, invoices
 from ratecard.service.settings import Settings
 from ratecard.store.database import Database
@@ -121,9 +133,17 @@ def cmd_generate(args: argparse.Namespace) -> None:
         ERR.print(f"wrote {path}")
         return
     path = data_path(args.events, args.seed)
+    if args.row_group:
+        path = stream_path(DATA, args.events, args.seed, args.row_group)
     with progress_bar() as bar:
         task = bar.add_task(f"generating {args.events:,} events", total=args.events)
-        write(args.events, path, args.seed, lambda done, _: bar.update(task, completed=done))
+        write(
+            args.events,
+            path,
+            args.seed,
+            lambda done, _: bar.update(task, completed=done),
+            args.row_group or ROW_GROUP,
+        )
     ERR.print(f"wrote {path}")
 
 
@@ -151,6 +171,7 @@ def warm_up() -> float:
     # and in reverse order: the radix sort's compiled code is loaded too (shuffled input)
     rows = ParquetRows(tiny).rows()
     rate_rows(catalog, rows.take(np.arange(len(rows))[::-1])).total()
+    rate_parquet_stream(catalog, tiny).total()
     return time.perf_counter() - started
 
 
@@ -444,6 +465,66 @@ def cmd_spark(args: argparse.Namespace) -> None:
         append_row(SPARK_SECTION, SPARK_HEADER, spark_row(stamp, machine(), versions(), results))
 
 
+def cmd_stream(args: argparse.Namespace) -> None:
+    """Streaming kernel and Polars query per size; every total must be identical."""
+    sizes = [int(size) for size in args.sizes.split(",")]
+    ERR.print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}")
+    for events in sizes:
+        path = stream_path(DATA, events, args.seed, args.row_group)
+        generated = not path.exists()
+        if generated:
+            started = time.perf_counter()
+            cmd = [sys.executable, "-m", "bench", "generate", "--events", str(events)]
+            cmd += ["--seed", str(args.seed), "--row-group", str(args.row_group)]
+            subprocess.run(cmd, check=True, cwd=HERE.parent)
+            ERR.print(f"generated {events:,} events in {time.perf_counter() - started:.1f} s")
+        skip = polars_skip_reason(events)
+        if skip:
+            print(skip)
+        # the one-shot kernel too where it reads the file once (up to its 10M-row shards)
+        engines = ["stream", *(["batch"] if events <= 10_000_000 else []), "polars"]
+        engines = engines[:-1] if skip else engines
+        runs: dict[str, list[dict[str, object]]] = {engine: [] for engine in engines}
+        per_size: set[str] = set()
+        for _ in range(args.repeat):
+            for engine in [e for e in engines if e in runs]:
+                limit = args.polars_timeout if engine == "polars" else None
+                result = run_child(HERE.parent, engine, path, events, limit)
+                if result is None:
+                    print(f"polars query stopped at {events:,} events: not done in {limit} s")
+                    del runs[engine]
+                    break
+                emit(args, result)
+                runs[engine].append(result)
+                per_size.add(str(result["total"]))
+        if len(per_size) != 1:
+            raise SystemExit(f"engines disagree on the total at {events:,}: {sorted(per_size)}")
+        emit(args, {**summary(events, runs), "total": per_size.pop()})
+        if args.delete and generated and events >= 100_000_000:
+            path.unlink()
+            ERR.print(f"deleted {path}")
+
+
+def cmd_stream_run(args: argparse.Namespace) -> None:
+    """One engine of ``stream`` on one file (a child process: its own peak RSS)."""
+    path = Path(args.file)
+    if args.engine != "polars":
+        ERR.print(f"warm-up (compiled loop loaded): {warm_up():.2f} s, not timed")
+    amount, seconds = timed(args.engine, path)
+    print(
+        json.dumps(
+            {
+                "engine": args.engine,
+                "events": args.events,
+                "seconds": round(seconds, 3),
+                "ns_per_event": round(seconds * 1e9 / args.events, 1),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "total": str(amount),
+            }
+        )
+    )
+
+
 def cmd_profile(args: argparse.Namespace) -> None:
     """Where the batch kernel's time goes: cProfile of one run (the compiled loop, Arrow and
     Polars calls are leaves)."""
@@ -467,6 +548,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in ("kernel", "generate", "profile", "close", "close-setup", "ingest", "spark"):
         command = sub.add_parser(name)
         command.add_argument("--events", type=int, required=True)
+        if name == "generate":
+            command.add_argument("--row-group", type=int, default=0, help="rows (stream files)")
         command.add_argument("--seed", type=int, default=7)
         if name in ("kernel", "close", "ingest", "spark"):
             command.add_argument("--format", choices=["text", "json"], default="text")
@@ -497,6 +580,18 @@ def main(argv: list[str] | None = None) -> None:
             command.add_argument("--clients", type=int, default=4)
             command.add_argument("--batch", type=int, default=1000)
             command.add_argument("--duplicates", type=int, default=10, help="percent resent")
+    stream = sub.add_parser("stream")
+    stream.add_argument("--sizes", default="1000000,10000000", help="comma-separated events")
+    stream.add_argument("--seed", type=int, default=7)
+    stream.add_argument("--repeat", type=int, default=1)
+    stream.add_argument("--row-group", type=int, default=STREAM_ROW_GROUP)
+    stream.add_argument("--polars-timeout", type=float, default=300, help="seconds")
+    stream.add_argument("--delete", action="store_true", help="remove 100M+ files made here")
+    stream.add_argument("--format", choices=["text", "json"], default="text")
+    run = sub.add_parser("stream-run")
+    run.add_argument("--events", type=int, required=True)
+    run.add_argument("--engine", choices=["stream", "batch", "polars"], required=True)
+    run.add_argument("--file", required=True)
     args = parser.parse_args(argv)
     commands = {
         "kernel": cmd_kernel,
@@ -506,6 +601,8 @@ def main(argv: list[str] | None = None) -> None:
         "close-setup": cmd_close_setup,
         "ingest": cmd_ingest,
         "spark": cmd_spark,
+        "stream": cmd_stream,
+        "stream-run": cmd_stream_run,
     }
     commands[args.command](args)
 

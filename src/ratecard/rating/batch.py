@@ -80,8 +80,6 @@ from ratecard.rating.engine import Unpriced, rate_counter
 from ratecard.rating.grouping import (
     LINE_GROUP,
     ORDER_COLUMNS,
-    CounterKey,
-    counter_key,
     line_key,
     order_by,
     per_account,
@@ -543,12 +541,15 @@ def _run(
     out: np.ndarray,
     track: bool,
     before: np.ndarray | None = None,
+    state: np.ndarray | None = None,
 ) -> _Ran:
-    """The loop over every row, its parts on their own threads."""
+    """The loop over every row, its parts on their own threads; ``state``: the counters
+    carried over from earlier rows (see :func:`loop.rate_rows`), else fresh ones."""
     parts = int(plan.shape[8])
     capacity = _FLAG_CAPACITY if track else 0
     flags = [np.zeros((capacity, 3), dtype=np.int64) for _ in range(parts)]
     wanted = np.zeros(0, dtype=np.int64) if before is None else before
+    counters = np.zeros((0, 4), dtype=np.int64) if state is None else state
 
     def part(index: int) -> np.ndarray:
         result: np.ndarray = loop.rate_rows(
@@ -570,6 +571,7 @@ def _run(
             out,
             wanted,
             flags[index],
+            counters,
         )
         return result
 
@@ -690,21 +692,7 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
     member, members = _members(rows)
     functional = member is rows.account.codes
     names = sorted({c.charge.pool_name for c in combos if c.charge.pool_name is not None})
-    depth = max((len(c.bounds) for c in combos), default=0)
-    bounds = np.full((max(1, len(combos)), max(1, depth)), INT64_MAX, dtype=np.int64)
-    info = np.zeros((max(1, len(combos)), 5), dtype=np.int64)
-    width = 0
-    for c in combos:
-        bounds[c.id, : len(c.bounds)] = c.bounds
-        pool = c.charge.pool_name
-        info[c.id] = (
-            _KINDS[c.mode],
-            names.index(pool) if pool is not None else 0,
-            per_account(c.charge),  # the loop's counter: grouping.counter_key's who
-            len(c.bounds),
-            width,
-        )
-        width += _width(_KINDS[c.mode], len(c.bounds))
+    info, bounds, width = _tables(combos, names)
     # Threads split rows by billing account; a pooled counter of scope account must not be
     # shared between two, so an account billed to two billing accounts means one thread.
     parts = threads if functional and len(rows) >= _THREADED_ROWS else 1
@@ -737,6 +725,28 @@ def _plan(catalog: Catalog, rows: Rows, threads: int, whole: bool = False) -> _P
             dtype=np.int64,
         ),
     )
+
+
+def _tables(combos: list[_Combo], names: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The loop's per-combo tables: ``info`` (kind, pool tag: index in ``names``, scope
+    account, bound count, offset of its cells), ``bounds`` (finite tier bounds, micro-units,
+    INT64_MAX padded) and the cells per (month, member)."""
+    depth = max((len(c.bounds) for c in combos), default=0)
+    bounds = np.full((max(1, len(combos)), max(1, depth)), INT64_MAX, dtype=np.int64)
+    info = np.zeros((max(1, len(combos)), 5), dtype=np.int64)
+    width = 0
+    for c in combos:
+        bounds[c.id, : len(c.bounds)] = c.bounds
+        pool = c.charge.pool_name
+        info[c.id] = (
+            _KINDS[c.mode],
+            names.index(pool) if pool is not None else 0,
+            per_account(c.charge),  # the loop's counter: grouping.counter_key's who
+            len(c.bounds),
+            width,
+        )
+        width += _width(_KINDS[c.mode], len(c.bounds))
+    return info, bounds, width
 
 
 def _width(kind: int, bounds: int) -> int:
@@ -907,27 +917,42 @@ def _usages(rows: Rows, at: np.ndarray) -> list[Usage]:
     ]
 
 
+#: Delegated usage per (billing account, month key, price identity), in time order of rows.
+Delegated = dict[tuple[str, int, int], list[tuple[Usage, Price]]]
+
+
 def _delegate(plan: _Plan, rows: Rows) -> dict[Key, list[Part]]:
     """Rate the rows of other price models with the reference models, grouped as it does."""
+    return _charge_delegated(_delegated(plan, rows, defaultdict(list)))
+
+
+def _delegated(plan: _Plan, rows: Rows, groups: Delegated) -> Delegated:
+    """Add the Usage of the rows of delegated price models to ``groups`` (a stream adds each
+    chunk's: a group is charged once, whole, by :func:`_charge_delegated`)."""
     delegated = np.flatnonzero(plan.info[:, 0] == loop.DELEGATE)
     if not plan.combos or not len(delegated):
-        return {}
+        return groups
     at = np.flatnonzero(np.isin(plan.combo, delegated))
     if not len(at):
-        return {}
-    groups: dict[tuple[CounterKey, int], list[tuple[Usage, Charge]]] = defaultdict(list)
+        return groups
     owners = rows.owner.codes[at].tolist()
     months = plan.month[at].tolist() if len(plan.month) else [0] * len(at)
     for usage, owner, month, combo in zip(
         _usages(rows, at), owners, months, plan.combo[at].tolist(), strict=True
     ):
         charge = plan.combos[combo].charge
-        key = counter_key(charge, rows.owner.values[owner] or "", usage.account)
-        groups[(key, month)].append((usage, charge))
+        assert isinstance(charge, Price)
+        key = (rows.owner.values[owner] or "", plan.months[month], id(charge))
+        groups[key].append((usage, charge))
+    return groups
+
+
+def _charge_delegated(groups: Delegated) -> dict[Key, list[Part]]:
+    """Each group rated by its reference price model (in exact order), with spend limits."""
     result: dict[Key, list[Part]] = defaultdict(list)
-    for (counter, month), members in groups.items():
-        # delegated charges are prices (never pools): a counter's sid is its billing account
-        result[(counter[0], _month(plan.months[month]))].extend(rate_counter(members))
+    for (owner, month, _), members in groups.items():
+        # one price version per group (delegated charges are prices, never pools)
+        result[(owner, _month(month))].extend(rate_counter([(u, c) for u, c in members]))
     return dict(result)
 
 

@@ -105,6 +105,7 @@ def rate_rows(
     out: np.ndarray,
     before: np.ndarray,
     flags: np.ndarray,
+    state: np.ndarray,
 ) -> np.ndarray:
     """Rate every row whose owner code is ``part`` modulo ``shape[8]`` (the work of one of
     ``shape[8]`` threads: a billing account's counters and sums are all in one part).
@@ -127,8 +128,11 @@ def rate_rows(
     ``out[(month x members + member) x cells + offset(combo) + tier]``; ``before`` (length
     0, or one per row): each pooled row's running total before it (audits). ``flags`` (rows of
     counter, instant, start total): the tie runs a bound falls inside; empty to skip the
-    tracking (rows already in exact order). Returns (flagged runs, which may exceed
-    ``len(flags)``; rows without a price; delegated rows).
+    tracking (rows already in exact order). ``state``: the counters (rows of running total,
+    run instant, run start total, run state; one per (month, slot, pool)), carried over from
+    the rows rated before these (a stream of row groups), or empty: all counters start at 0.
+    Returns (flagged runs, which may exceed ``len(flags)``; rows without a price; delegated
+    rows).
     """
     members, width, slots, pools = shape[0], shape[2], shape[4], shape[5]
     categories, countries, parts, fractions = shape[6], shape[7], shape[8], shape[9] != 0
@@ -138,7 +142,8 @@ def rate_rows(
             months = month[i] + 1
     dated = month.shape[0] > 0
     versioned = version.shape[0] > 0
-    state = np.zeros((months * slots * pools, 4), dtype=np.int64)
+    if state.shape[0] == 0:
+        state = np.zeros((months * slots * pools, 4), dtype=np.int64)
     track = flags.shape[0] > 0
     want_before = before.shape[0] > 0
     result = np.zeros(3, dtype=np.int64)

@@ -78,6 +78,63 @@ class Rows:
         codes = [Codes(column.codes[order], column.values) for column in columns]
         return self._moved(order, codes, self.time[order], self.quantity[order])
 
+    def window(self, low: int, high: int) -> Rows:
+        """The rows at positions ``[low, high)`` as views (no copy; fetches follow them)."""
+        source = self.fetch
+
+        def fetch(column: str, rows: np.ndarray) -> list[str | None]:
+            return source(column, rows + low)
+
+        owner, account, category, country = (
+            Codes(column.codes[low:high], column.values)
+            for column in (self.owner, self.account, self.category, self.country)
+        )
+        return Rows(
+            owner,
+            account,
+            category,
+            country,
+            self.time[low:high],
+            self.quantity[low:high],
+            fetch,
+            self.has_amount,
+        )
+
+    def then(self, other: Rows) -> Rows:
+        """These rows followed by ``other``'s, which share their code spaces (one copy)."""
+        split = len(self)
+        first, second = self.fetch, other.fetch
+
+        def fetch(column: str, rows: np.ndarray) -> list[str | None]:
+            result: list[str | None] = [None] * len(rows)
+            mine = rows < split
+            for picked, values in (
+                (np.flatnonzero(mine), first(column, rows[mine])),
+                (np.flatnonzero(~mine), second(column, rows[~mine] - split)),
+            ):
+                for j, value in zip(picked.tolist(), values, strict=True):
+                    result[j] = value
+            return result
+
+        pairs = zip(
+            (self.owner, self.account, self.category, self.country),
+            (other.owner, other.account, other.category, other.country),
+            strict=True,
+        )
+        owner, account, category, country = (
+            Codes(np.concatenate([a.codes, b.codes]), a.values) for a, b in pairs
+        )
+        return Rows(
+            owner,
+            account,
+            category,
+            country,
+            np.concatenate([self.time, other.time]),
+            np.concatenate([self.quantity, other.quantity]),
+            fetch,
+            self.has_amount,
+        )
+
     def _moved(
         self, order: np.ndarray, codes: list[Codes], time: np.ndarray, quantity: np.ndarray
     ) -> Rows:
@@ -277,6 +334,46 @@ class ParquetRows:
             fetch=self._fetch(np.concatenate(positions)),
             has_amount=self.has_amount,
         )
+
+    def row_groups(self) -> Iterator[Rows]:
+        """Each row group's rows in file order, each row group read once (ids fetched on
+        demand, as for :meth:`rows`).
+
+        Codes are one space for the whole stream, grown as row groups bring new values, and
+        ``billing_account`` and ``account`` share theirs (a sid has one code in both columns,
+        so a counter kept per sid keeps its code from one row group to the next: the streaming
+        rating's state, :mod:`ratecard.rating.stream`). ``values`` lists are shared by every
+        yielded row group and only ever appended to.
+        """
+        sids = _Encoder("account", nulls=False)
+        encoders = {"billing_account": sids, "account": sids}
+        encoders |= {name: _Encoder(name, nulls=name == "country") for name in CATEGORICAL[2:]}
+        everything = self._fetch(None)
+        for group in range(self.file.num_row_groups):
+            table = self.file.read_row_group(group, columns=_READ)
+            codes: dict[str, Codes] = {}
+            for name in CATEGORICAL:
+                column = table.column(name)
+                if column.null_count and not encoders[name].nulls:  # named for its column
+                    raise RatingError(
+                        f"usage columns: column '{name}' has {column.null_count} null(s)"
+                    )
+                codes[name] = encoders[name].codes(column)
+            start = int(self.starts[group])
+
+            def fetch(column: str, rows: np.ndarray, start: int = start) -> list[str | None]:
+                return everything(column, rows + start)
+
+            yield Rows(
+                owner=codes["billing_account"],
+                account=codes["account"],
+                category=codes["category"],
+                country=codes["country"],
+                time=_integers(table.column("time"), "time"),
+                quantity=_integers(table.column("quantity"), "quantity"),
+                fetch=fetch,
+                has_amount=self.has_amount,
+            )
 
     def _codes(self, name: str, group: int, dictionary: pa.Array) -> np.ndarray:
         """The file-wide code of each entry of one row group's dictionary of ``name``
