@@ -215,18 +215,38 @@ def _parallel_blocks(
     span: tuple[int, int],
 ) -> Iterator[bytes]:
     """The blocks of ``span``, read by :data:`READERS` threads on as many connections sharing
-    the unit of work's snapshot (reader k reads blocks k, k + READERS, ...), yielded in block
-    order: the server formats blocks (the read's cost, one core per connection) while the
-    caller decodes the ones before."""
+    the unit of work's snapshot (reader k reads blocks k, k + READERS, ...), taken from the
+    readers in turn (the caller's result does not depend on the order): the server formats
+    blocks (the read's cost, one core per connection) while the caller decodes the ones
+    before."""
     low, high = span
-    blocks = max(0, (high - low) // BLOCK_SEQS + 1)
-    count = max(1, min(READERS, blocks))
+    blocks = (high - low) // BLOCK_SEQS + 1
+    if blocks <= 0:  # no event in the span: no snapshot, no connection
+        return
+    count = min(READERS, blocks)
     with _snapshot_connections(uow, count) as connections:
         readers = [
             (connection, _postgresql_blocks, start, end, members, span, (k, count))
             for k, connection in enumerate(connections)
         ]
         yield from _prefetched(readers)
+
+
+_Blocks = queue.Queue[bytes | BaseException | None]
+
+
+def _read_into(
+    blocks: _Blocks, read: Any, connection: Any, args: Any, stop: threading.Event
+) -> None:
+    """A reader thread: ``read(connection, *args, stop)``'s blocks put on ``blocks``, then its
+    error if it failed (raised in the caller's thread), then None."""
+    try:
+        for block in read(connection, *args, stop):
+            blocks.put(block)
+    except BaseException as error:  # handed to the caller's thread, raised there
+        blocks.put(error)
+    finally:
+        blocks.put(None)
 
 
 def _prefetched(readers: Sequence[tuple[Any, ...]]) -> Iterator[bytes]:
@@ -236,27 +256,16 @@ def _prefetched(readers: Sequence[tuple[Any, ...]]) -> Iterator[bytes]:
     use the connections meanwhile. A reader's error is raised in the caller's thread; every
     reader is stopped and joined either way."""
     stop = threading.Event()
-    queues: list[queue.Queue[bytes | BaseException | None]] = []
-    threads = []
-    for connection, read, *args in readers:
-        blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=2)
-
-        def reader(
-            connection: Any = connection,
-            read: Any = read,
-            args: Any = args,
-            blocks: queue.Queue[bytes | BaseException | None] = blocks,
-        ) -> None:
-            try:
-                for block in read(connection, *args, stop):
-                    blocks.put(block)
-            except BaseException as error:  # handed to the caller's thread, raised there
-                blocks.put(error)
-            finally:
-                blocks.put(None)
-
-        queues.append(blocks)
-        threads.append(threading.Thread(target=reader, name="close-reader", daemon=True))
+    queues: list[_Blocks] = [queue.Queue(maxsize=2) for _ in readers]
+    threads = [
+        threading.Thread(
+            target=_read_into,
+            args=(blocks, read, connection, args, stop),
+            name="close-reader",
+            daemon=True,
+        )
+        for blocks, (connection, read, *args) in zip(queues, readers, strict=True)
+    ]
     for thread in threads:
         thread.start()
     try:
